@@ -1,0 +1,56 @@
+"""spec-graph: speculative reasoning as a LangGraph state machine.
+
+A small draft model writes each reasoning step; the large target model judges it (one prefill,
+one score token) and rewrites it only when the score is low.
+"""
+
+from spec_graph._version import __version__
+from spec_graph.backends import Generation, ModelBackend, NextToken, OpenAICompatibleBackend
+from spec_graph.config import (
+    EndpointConfig,
+    ReasoningConfig,
+    SamplingConfig,
+    SpecGraphSettings,
+    Strategy,
+)
+from spec_graph.errors import (
+    BackendError,
+    EmbeddedServerError,
+    ModelFetchError,
+    ServerUnavailableError,
+    SpecGraphError,
+    UserError,
+)
+from spec_graph.graph import build_graph
+from spec_graph.local import LOCAL_PROFILES, EmbeddedModels
+from spec_graph.nodes import SpecContext
+from spec_graph.reasoner import SpeculativeReasoner
+from spec_graph.state import ReasoningResult, RunTotals, SpecState, Step
+
+__all__ = [
+    "LOCAL_PROFILES",
+    "BackendError",
+    "EmbeddedModels",
+    "EmbeddedServerError",
+    "EndpointConfig",
+    "Generation",
+    "ModelBackend",
+    "ModelFetchError",
+    "NextToken",
+    "OpenAICompatibleBackend",
+    "ReasoningConfig",
+    "ReasoningResult",
+    "RunTotals",
+    "SamplingConfig",
+    "ServerUnavailableError",
+    "SpecContext",
+    "SpecGraphError",
+    "SpecGraphSettings",
+    "SpecState",
+    "SpeculativeReasoner",
+    "Step",
+    "Strategy",
+    "UserError",
+    "__version__",
+    "build_graph",
+]

@@ -1,0 +1,185 @@
+"""The embedded local backend: llama.cpp servers on loopback, started and stopped for you.
+
+Each model runs in its own child process (`spec_graph.backends._llama_worker`, built on the
+``xllamacpp`` wheel) so that its verbose native log goes to a file, Ctrl-C or a crash of the
+parent always releases it (the child exits when its stdin closes), and a crash in llama.cpp
+cannot take the caller's process down. Servers bind 127.0.0.1 only, on a free port.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from types import TracebackType
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field
+
+from spec_graph.errors import EmbeddedServerError
+
+__all__ = ["LlamaServer", "LlamaServerConfig"]
+
+logger = logging.getLogger(__name__)
+
+
+class LlamaServerConfig(BaseModel):
+    """How to run one embedded llama.cpp server."""
+
+    model_config = ConfigDict(frozen=True)
+
+    model_path: Path
+    n_ctx: int = Field(default=8192, ge=256)
+    """Context shared by all slots (``kv_unified``): chain + judge prompt must fit."""
+    n_parallel: int = Field(default=2, ge=1)
+    """Concurrent requests (slots); the judge and a step can then keep separate caches."""
+    n_threads: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1))
+    startup_timeout_s: float = Field(default=180.0, gt=0)
+    log_path: Path | None = None
+    """Where llama.cpp's log goes; default: a temp file, named in errors."""
+
+
+class LlamaServer:
+    """One llama.cpp server in a child process. Use as a context manager.
+
+    Example:
+        >>> with LlamaServer(LlamaServerConfig(model_path=gguf)) as server:  # doctest: +SKIP
+        ...     print(server.base_url)
+    """
+
+    def __init__(self, config: LlamaServerConfig) -> None:
+        self.config = config
+        self._process: subprocess.Popen[bytes] | None = None
+        self._base_url: str | None = None
+        self.log_path = config.log_path or Path(
+            tempfile.mkstemp(prefix="spec-graph-llama-", suffix=".log")[1]
+        )
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:PORT/v1`` once started."""
+        if self._base_url is None:
+            raise EmbeddedServerError("the embedded server is not running")
+        return self._base_url
+
+    def start(self) -> str:
+        """Start the server and wait until it answers ``/health``; returns the base URL."""
+        if self._process is not None:
+            return self.base_url
+        if not self.config.model_path.is_file():
+            raise EmbeddedServerError(f"model file not found: {self.config.model_path}")
+        _require_xllamacpp()
+        spec = {
+            "model_path": str(self.config.model_path),
+            "n_ctx": self.config.n_ctx,
+            "n_parallel": self.config.n_parallel,
+            "kv_unified": True,
+            "n_threads": self.config.n_threads,
+        }
+        with open(self.log_path, "ab") as log:
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "spec_graph.backends._llama_worker", json.dumps(spec)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                start_new_session=True,  # Ctrl-C reaches us, and we stop the child in order
+            )
+        try:
+            self._base_url = self._read_address()
+            self._wait_healthy()
+        except BaseException:
+            self.close()
+            raise
+        logger.info("llama.cpp server for %s at %s", self.config.model_path.name, self._base_url)
+        return self._base_url
+
+    def close(self) -> None:
+        """Stop the server (idempotent): close its stdin, then terminate, then kill."""
+        process, self._process, self._base_url = self._process, None, None
+        if process is None:
+            return
+        if process.stdin:
+            process.stdin.close()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.terminate()
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        if process.stdout:
+            process.stdout.close()
+
+    def __enter__(self) -> LlamaServer:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _read_address(self) -> str:
+        assert self._process is not None
+        assert self._process.stdout is not None
+        result: dict[str, str] = {}
+
+        def read() -> None:
+            line = (
+                self._process.stdout.readline() if self._process and self._process.stdout else b""
+            )
+            if line:
+                result.update(json.loads(line))
+
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        reader.join(self.config.startup_timeout_s)
+        if "base_url" not in result:
+            code = self._process.poll()
+            what = f"exited with code {code}" if code is not None else "did not start in time"
+            msg = (
+                f"llama.cpp server for {self.config.model_path.name} {what}; "
+                f"log: {self.log_path}: {_tail(self.log_path)}"
+            )
+            raise EmbeddedServerError(msg)
+        return result["base_url"]
+
+    def _wait_healthy(self) -> None:
+        root = self.base_url.removesuffix("/v1")
+        deadline = time.monotonic() + self.config.startup_timeout_s
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{root}/health", timeout=5).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise EmbeddedServerError(
+            f"llama.cpp server at {root} never became healthy; log: {self.log_path}"
+        )
+
+
+def _require_xllamacpp() -> None:
+    if importlib.util.find_spec("xllamacpp") is None:
+        msg = "the embedded backend needs xllamacpp: pip install 'spec-graph[local]'"
+        raise EmbeddedServerError(msg)
+
+
+def _tail(path: Path, lines: int = 3) -> str:
+    try:
+        text = path.read_text(errors="replace").strip().splitlines()
+    except OSError:
+        return ""
+    return " | ".join(text[-lines:])

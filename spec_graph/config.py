@@ -1,0 +1,167 @@
+"""Configuration: endpoints, sampling and the speculative-reasoning knobs.
+
+Everything is a pydantic model so a config can come from code, from environment variables
+(`SpecGraphSettings`, prefix ``SPEC_GRAPH_``) or from CLI flags, and be validated once, up
+front, with a clear error. API keys are `SecretStr`: they never appear in a ``repr``, a log
+line or the ``--json`` output.
+"""
+
+from __future__ import annotations
+
+import os
+from enum import Enum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = [
+    "EndpointConfig",
+    "ReasoningConfig",
+    "SamplingConfig",
+    "ScoreMethod",
+    "ServerKind",
+    "SpecGraphSettings",
+    "Strategy",
+]
+
+
+class Strategy(str, Enum):
+    """Which model writes the steps; all three run through the same graph."""
+
+    SPECREASON = "specreason"
+    """Draft writes each step, target judges it and rewrites it when the score is low."""
+    TARGET_ONLY = "target-only"
+    """Target writes every step (the baseline for speed and accuracy)."""
+    DRAFT_ONLY = "draft-only"
+    """Draft writes every step, nobody judges (the lower baseline)."""
+
+
+ScoreMethod = Literal["greedy", "average"]
+"""``greedy``: the most probable digit; ``average``: expected value over the digit tokens."""
+
+ServerKind = Literal["auto", "vllm", "llamacpp", "generic"]
+"""Which server's quirks to expect; ``auto`` asks the server (``/v1/models`` ``owned_by``)."""
+
+
+class SamplingConfig(BaseModel):
+    """Sampling for writing a step (the judge always uses one greedy token)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    temperature: float = Field(default=0.6, ge=0.0, le=2.0)
+    """SpecReason samples steps at 0.6; use 0 for reproducible runs."""
+    top_p: float = Field(default=0.95, gt=0.0, le=1.0)
+    seed: int | None = None
+    """Passed to the server; with temperature > 0 it makes reruns comparable."""
+
+
+class EndpointConfig(BaseModel):
+    """One OpenAI-compatible server (vLLM, llama.cpp, or anything that speaks the API)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    base_url: str
+    """E.g. ``http://127.0.0.1:8000/v1``."""
+    model: str
+    """The served model name sent as ``model=``."""
+    api_key: SecretStr | None = Field(default=None, repr=False)
+    """Never logged or shown. Defaults to env ``SPEC_GRAPH_{ROLE}_API_KEY`` in the settings."""
+    server: ServerKind = "auto"
+    timeout_s: float = Field(default=300.0, gt=0)
+    """Per request; a step of 512 tokens on a slow CPU takes a while."""
+    connect_timeout_s: float = Field(default=10.0, gt=0)
+    """Connecting fails fast so a wrong URL is reported within seconds."""
+    max_retries: int = Field(default=1, ge=0, le=10)
+    """Retries on connection errors, 429 and 5xx (the openai client's own backoff)."""
+
+    @field_validator("base_url")
+    @classmethod
+    def _check_base_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            msg = f"base_url must start with http:// or https://, got {value!r}"
+            raise ValueError(msg)
+        return value.rstrip("/")
+
+
+class ReasoningConfig(BaseModel):
+    """The per-run knobs of the speculate -> judge -> correct loop.
+
+    Passed to the graph as its LangGraph ``context`` so one compiled graph serves runs with
+    different thresholds or strategies.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    strategy: Strategy = Strategy.SPECREASON
+    threshold: float = Field(default=7.0, ge=0.0, le=9.0)
+    """Accept a draft step when its judge score is at least this (0-9)."""
+    score_method: ScoreMethod = "greedy"
+    judge_top_logprobs: int = Field(default=10, ge=1, le=20)
+    """How many alternatives of the score token to read (digits outside them count as 0)."""
+    warmup_steps: int = Field(default=0, ge=0)
+    """The first N steps are always written by the target."""
+    step_delimiter: str = Field(default="\n\n", min_length=1)
+    max_step_tokens: int = Field(default=512, ge=1)
+    token_budget: int = Field(default=4096, ge=1)
+    """Total tokens of the reasoning chain; reasoning stops once it is spent."""
+    max_steps: int = Field(default=64, ge=1, le=10_000)
+    repetition_limit: int = Field(default=2, ge=2)
+    """End the chain when the same step text appears this many times in a row."""
+    answer_max_tokens: int = Field(default=64, ge=1)
+    """When the chain ends without a boxed answer, the target writes at most this many."""
+    draft_sampling: SamplingConfig = SamplingConfig()
+    target_sampling: SamplingConfig = SamplingConfig()
+    system_prompt: str | None = None
+    """Optional system message for both models."""
+
+
+class _RoleEndpoint(BaseModel):
+    """An endpoint given by env vars, where every field is optional until resolved."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    base_url: str | None = None
+    model: str | None = None
+    api_key: SecretStr | None = Field(default=None, repr=False)
+    server: ServerKind = "auto"
+
+
+class SpecGraphSettings(BaseSettings):
+    """Settings from env vars (``SPEC_GRAPH_...``, nested with ``__``) and code.
+
+    Examples: ``SPEC_GRAPH_PROFILE=tiny``, ``SPEC_GRAPH_TARGET__BASE_URL=http://gpu:8000/v1``,
+    ``SPEC_GRAPH_TARGET__MODEL=Qwen/QwQ-32B``, ``SPEC_GRAPH_REASONING__THRESHOLD=8``, and the
+    keys ``SPEC_GRAPH_TARGET_API_KEY`` / ``SPEC_GRAPH_DRAFT_API_KEY``.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="SPEC_GRAPH_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    profile: str = "default"
+    """Embedded model profile used for any role without an explicit endpoint."""
+    draft: _RoleEndpoint = _RoleEndpoint()
+    target: _RoleEndpoint = _RoleEndpoint()
+    reasoning: ReasoningConfig = ReasoningConfig()
+
+    @model_validator(mode="after")
+    def _keys_from_env(self) -> SpecGraphSettings:
+        for role in ("draft", "target"):
+            endpoint: _RoleEndpoint = getattr(self, role)
+            key = os.environ.get(f"SPEC_GRAPH_{role.upper()}_API_KEY")
+            if endpoint.api_key is None and key:
+                endpoint.api_key = SecretStr(key)
+        return self
+
+    def endpoint(self, role: Literal["draft", "target"]) -> EndpointConfig | None:
+        """The explicit endpoint for a role, or None to use the embedded profile."""
+        given: _RoleEndpoint = getattr(self, role)
+        if given.base_url is None:
+            return None
+        return EndpointConfig(
+            base_url=given.base_url,
+            model=given.model or "default",
+            api_key=given.api_key,
+            server=given.server,
+        )

@@ -1,0 +1,270 @@
+"""The graph's nodes and routers: draft, judge, accept, correct, answer.
+
+Each node is a small async function ``(state, runtime) -> update`` that reads its models and
+settings from ``runtime.context`` (a `SpecContext`), so any node can be replaced or wrapped by
+a function of the same shape (see `spec_graph.graph.build_graph`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from langgraph.runtime import Runtime
+
+from spec_graph.backends.base import ModelBackend
+from spec_graph.config import ReasoningConfig, Strategy
+from spec_graph.prompts import ChatMessage, chain_prefix, judge_messages, problem_messages
+from spec_graph.scoring import score_from_logprobs
+from spec_graph.state import Candidate, SpecState, Step, StopReason
+
+__all__ = [
+    "SpecContext",
+    "accept",
+    "after_draft_condition",
+    "answer",
+    "correct",
+    "draft",
+    "extract_boxed",
+    "judge",
+    "next_step_condition",
+    "stop_reason",
+    "verdict_condition",
+]
+
+
+@dataclass(frozen=True)
+class SpecContext:
+    """Per-run dependencies and settings (LangGraph ``context``): the two models and the knobs."""
+
+    draft: ModelBackend
+    target: ModelBackend
+    config: ReasoningConfig = field(default_factory=ReasoningConfig)
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+def conversation(state: SpecState, config: ReasoningConfig) -> list[ChatMessage]:
+    """The messages both models continue: given ones, or built from the question."""
+    return state.get("messages") or problem_messages(state["question"], config.system_prompt)
+
+
+def _texts(state: SpecState) -> list[str]:
+    return [s.text for s in state.get("steps", [])]
+
+
+def _tokens_used(state: SpecState) -> int:
+    return sum(s.tokens for s in state.get("steps", []))
+
+
+def _step_max_tokens(state: SpecState, config: ReasoningConfig) -> int:
+    return max(1, min(config.max_step_tokens, config.token_budget - _tokens_used(state)))
+
+
+_BOXED = "\\boxed{"
+
+
+def extract_boxed(text: str) -> str | None:
+    r"""The content of the last ``\boxed{...}`` in ``text`` (braces balanced), or None."""
+    start = text.rfind(_BOXED)
+    if start < 0:
+        return None
+    depth, i = 1, start + len(_BOXED)
+    for j in range(i, len(text)):
+        if text[j] == "{":
+            depth += 1
+        elif text[j] == "}":
+            depth -= 1
+            if depth == 0:
+                return text[i:j].strip()
+    return None
+
+
+# -- routers ---------------------------------------------------------------------------------
+
+
+def stop_reason(state: SpecState, config: ReasoningConfig) -> StopReason | None:
+    """Why the chain should end now, or None to write another step."""
+    steps = state.get("steps", [])
+    if not steps:
+        return None
+    last = steps[-1]
+    if extract_boxed(last.text) is not None:
+        return "boxed"
+    if not last.text.strip():
+        return "finished"
+    if _tokens_used(state) >= config.token_budget:
+        return "budget"
+    if len(steps) >= config.max_steps:
+        return "max_steps"
+    window = steps[-config.repetition_limit :]
+    if len(window) == config.repetition_limit and len({s.text.strip() for s in window}) == 1:
+        return "repetition"
+    return None
+
+
+def next_step_condition(
+    state: SpecState, runtime: Runtime[SpecContext]
+) -> Literal["draft", "correct", "answer"]:
+    """After a step is kept: stop, let the target write (warm-up, target-only), or draft."""
+    config = runtime.context.config
+    if stop_reason(state, config) is not None:
+        return "answer"
+    if config.strategy is Strategy.TARGET_ONLY:
+        return "correct"
+    if config.strategy is Strategy.SPECREASON and len(state.get("steps", [])) < config.warmup_steps:
+        return "correct"
+    return "draft"
+
+
+def after_draft_condition(
+    state: SpecState, runtime: Runtime[SpecContext]
+) -> Literal["judge", "accept", "correct"]:
+    """Draft-only keeps every draft; an empty draft (it thinks it's done) goes to the target."""
+    if runtime.context.config.strategy is Strategy.DRAFT_ONLY:
+        return "accept"
+    candidate = state.get("candidate")
+    if candidate is None or not candidate.text.strip():
+        return "correct"
+    return "judge"
+
+
+def verdict_condition(
+    state: SpecState, runtime: Runtime[SpecContext]
+) -> Literal["accept", "correct"]:
+    """Accept when the score reaches the threshold; no digit (score None) means reject."""
+    candidate = state.get("candidate")
+    threshold = runtime.context.config.threshold
+    if candidate is not None and candidate.score is not None and candidate.score >= threshold:
+        return "accept"
+    return "correct"
+
+
+# -- nodes -----------------------------------------------------------------------------------
+
+
+async def draft(state: SpecState, runtime: Runtime[SpecContext]) -> dict[str, Any]:
+    """The draft model writes the next step after the chain so far."""
+    ctx = runtime.context
+    config = ctx.config
+    generation = await ctx.draft.generate(
+        conversation(state, config),
+        prefix=chain_prefix(_texts(state), config.step_delimiter),
+        max_tokens=_step_max_tokens(state, config),
+        stop=[config.step_delimiter],
+        sampling=config.draft_sampling,
+    )
+    candidate = Candidate(
+        text=generation.text.strip(),
+        tokens=generation.completion_tokens,
+        draft_s=generation.elapsed_s,
+    )
+    return {"candidate": candidate}
+
+
+async def judge(state: SpecState, runtime: Runtime[SpecContext]) -> dict[str, Any]:
+    """The target scores the candidate step: one greedy token, read from its top logprobs."""
+    ctx = runtime.context
+    config = ctx.config
+    candidate = state["candidate"]
+    assert candidate is not None, "judge runs only after draft"
+    messages, reply_prefix = judge_messages(
+        conversation(state, config), _texts(state), candidate.text, config.step_delimiter
+    )
+    token = await ctx.target.next_token(
+        messages, prefix=reply_prefix, top_logprobs=config.judge_top_logprobs
+    )
+    verdict = score_from_logprobs(token.top_logprobs, config.score_method)
+    judged = candidate.model_copy(
+        update={
+            "judged": True,
+            "score": verdict.score,
+            "digit_probs": verdict.digit_probs,
+            "judge_prompt_tokens": token.prompt_tokens,
+            "judge_cached_tokens": token.cached_tokens,
+            "judge_s": token.elapsed_s,
+        }
+    )
+    return {"candidate": judged}
+
+
+async def accept(state: SpecState) -> dict[str, Any]:
+    """Keep the draft's step."""
+    candidate = state["candidate"]
+    assert candidate is not None, "accept runs only after draft"
+    step = Step(
+        index=len(state.get("steps", [])),
+        text=candidate.text,
+        source="draft",
+        judged=candidate.judged,
+        score=candidate.score,
+        digit_probs=candidate.digit_probs,
+        draft_tokens=candidate.tokens,
+        judge_prompt_tokens=candidate.judge_prompt_tokens,
+        judge_cached_tokens=candidate.judge_cached_tokens,
+        draft_s=candidate.draft_s,
+        judge_s=candidate.judge_s,
+    )
+    return {"steps": [step], "candidate": None}
+
+
+async def correct(state: SpecState, runtime: Runtime[SpecContext]) -> dict[str, Any]:
+    """The target writes the step itself (rejected draft, warm-up, or target-only)."""
+    ctx = runtime.context
+    config = ctx.config
+    generation = await ctx.target.generate(
+        conversation(state, config),
+        prefix=chain_prefix(_texts(state), config.step_delimiter),
+        max_tokens=_step_max_tokens(state, config),
+        stop=[config.step_delimiter],
+        sampling=config.target_sampling,
+    )
+    candidate = state.get("candidate") or Candidate(text="")
+    step = Step(
+        index=len(state.get("steps", [])),
+        text=generation.text.strip(),
+        source="target",
+        judged=candidate.judged,
+        score=candidate.score,
+        digit_probs=candidate.digit_probs,
+        rejected_draft=candidate.text if state.get("candidate") is not None else None,
+        draft_tokens=candidate.tokens,
+        target_tokens=generation.completion_tokens,
+        judge_prompt_tokens=candidate.judge_prompt_tokens,
+        judge_cached_tokens=candidate.judge_cached_tokens,
+        draft_s=candidate.draft_s,
+        judge_s=candidate.judge_s,
+        correct_s=generation.elapsed_s,
+    )
+    return {"steps": [step], "candidate": None}
+
+
+_TRAILING = re.compile(r"[\s.$}]+$")
+
+
+async def answer(state: SpecState, runtime: Runtime[SpecContext]) -> dict[str, Any]:
+    """The final answer: the last boxed one in the chain, else the target states it briefly."""
+    ctx = runtime.context
+    config = ctx.config
+    reason = stop_reason(state, config)
+    for step in reversed(state.get("steps", [])):
+        boxed = extract_boxed(step.text)
+        if boxed is not None:
+            return {"answer": boxed, "stop_reason": reason}
+    lead = "The final answer is " + _BOXED
+    generation = await ctx.target.generate(
+        conversation(state, config),
+        prefix=chain_prefix(_texts(state), config.step_delimiter) + lead,
+        max_tokens=config.answer_max_tokens,
+        stop=["\n"],
+        sampling=config.target_sampling.model_copy(update={"temperature": 0.0}),
+    )
+    text = extract_boxed(lead + generation.text) or _TRAILING.sub("", generation.text.strip())
+    return {
+        "answer": text or None,
+        "stop_reason": reason,
+        "answer_tokens": generation.completion_tokens,
+        "answer_s": generation.elapsed_s,
+    }

@@ -1,0 +1,164 @@
+"""`SpeculativeReasoner`: run the graph on a question and get the chain, the answer and the cost.
+
+A thin, typed front door over the compiled graph: it builds the input, passes the models and
+settings as the run's context, bounds the recursion, streams kept steps as they land, and turns
+the final state into a `ReasoningResult`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from langgraph.graph.state import CompiledStateGraph
+
+from spec_graph._sync import run_sync
+from spec_graph.backends.base import ModelBackend
+from spec_graph.backends.openai_compat import OpenAICompatibleBackend
+from spec_graph.config import EndpointConfig, ReasoningConfig
+from spec_graph.errors import UserError
+from spec_graph.graph import build_graph
+from spec_graph.nodes import SpecContext
+from spec_graph.prompts import ChatMessage
+from spec_graph.state import ReasoningResult, SpecState, Step, summarize
+
+__all__ = ["SpeculativeReasoner"]
+
+# Supersteps per kept step: at most draft, judge, correct (+1 slack); plus start and answer.
+_SUPERSTEPS_PER_STEP = 4
+
+
+class SpeculativeReasoner:
+    """Speculative reasoning with a draft and a target model.
+
+    Args:
+        draft: the small, fast model that writes steps.
+        target: the large model that judges and corrects them.
+        config: default knobs; override any of them per call (``threshold=8``).
+        graph: a graph from `spec_graph.build_graph` with your own nodes.
+
+    Example:
+        >>> reasoner = SpeculativeReasoner.from_endpoints(draft_endpoint, target_endpoint)  # doctest: +SKIP
+        >>> result = reasoner.invoke("What is 7 * 6?")  # doctest: +SKIP
+        >>> result.answer, result.totals.acceptance_rate  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        draft: ModelBackend,
+        target: ModelBackend,
+        config: ReasoningConfig | None = None,
+        *,
+        graph: CompiledStateGraph[Any, Any, Any, Any] | None = None,
+    ) -> None:
+        self.draft = draft
+        self.target = target
+        self.config = config or ReasoningConfig()
+        self.graph = graph if graph is not None else build_graph()
+
+    @classmethod
+    def from_endpoints(
+        cls,
+        draft: EndpointConfig,
+        target: EndpointConfig,
+        config: ReasoningConfig | None = None,
+        **kwargs: Any,
+    ) -> SpeculativeReasoner:
+        """Reasoner over two OpenAI-compatible servers (vLLM, llama.cpp, ...)."""
+        return cls(
+            OpenAICompatibleBackend(draft), OpenAICompatibleBackend(target), config, **kwargs
+        )
+
+    def resolve_config(self, **overrides: Any) -> ReasoningConfig:
+        """The default config with per-call overrides applied and validated."""
+        if not overrides:
+            return self.config
+        try:
+            return ReasoningConfig.model_validate({**self.config.model_dump(), **overrides})
+        except ValueError as e:
+            raise UserError(f"invalid reasoning settings: {e}") from e
+
+    async def astream(
+        self,
+        question: str = "",
+        *,
+        messages: Sequence[ChatMessage] | None = None,
+        **overrides: Any,
+    ) -> AsyncIterator[Step | ReasoningResult]:
+        """Yield each kept `Step` as soon as it is kept, then the `ReasoningResult`."""
+        config = self.resolve_config(**overrides)
+        graph_input = _graph_input(question, messages)
+        context = SpecContext(draft=self.draft, target=self.target, config=config)
+        run_config = {"recursion_limit": config.max_steps * _SUPERSTEPS_PER_STEP + 8}
+        started = time.perf_counter()
+        final: dict[str, Any] = {}
+        async for mode, chunk in self.graph.astream(
+            graph_input,
+            config=run_config,  # type: ignore[arg-type]
+            context=context,
+            stream_mode=["updates", "values"],
+        ):
+            if mode == "values":
+                final = chunk
+                continue
+            for update in chunk.values():
+                for step in (update or {}).get("steps", []):
+                    yield step
+        state: SpecState = final  # type: ignore[assignment]
+        yield ReasoningResult(
+            question=question or _last_user_text(messages or []),
+            strategy=config.strategy.value,
+            draft_model=self.draft.model_name,
+            target_model=self.target.model_name,
+            steps=state.get("steps", []),
+            answer=state.get("answer"),
+            stop_reason=state.get("stop_reason"),
+            totals=summarize(state, time.perf_counter() - started),
+        )
+
+    async def ainvoke(
+        self,
+        question: str = "",
+        *,
+        messages: Sequence[ChatMessage] | None = None,
+        **overrides: Any,
+    ) -> ReasoningResult:
+        """Reason about ``question`` (or continue ``messages``) and return the full result."""
+        result: ReasoningResult | None = None
+        async for item in self.astream(question, messages=messages, **overrides):
+            if isinstance(item, ReasoningResult):
+                result = item
+        assert result is not None
+        return result
+
+    def invoke(
+        self,
+        question: str = "",
+        *,
+        messages: Sequence[ChatMessage] | None = None,
+        **overrides: Any,
+    ) -> ReasoningResult:
+        """Synchronous `ainvoke` (works from plain scripts and from inside Jupyter)."""
+        return run_sync(self.ainvoke(question, messages=messages, **overrides))
+
+    async def aclose(self) -> None:
+        """Close both backends' connections."""
+        await self.draft.aclose()
+        if self.target is not self.draft:
+            await self.target.aclose()
+
+
+def _graph_input(question: str, messages: Sequence[ChatMessage] | None) -> SpecState:
+    if messages:
+        return {"question": question or _last_user_text(messages), "messages": list(messages)}
+    if not question or not question.strip():
+        raise UserError("the question is empty")
+    return {"question": question.strip()}
+
+
+def _last_user_text(messages: Sequence[ChatMessage]) -> str:
+    for message in reversed(messages):
+        if message["role"] == "user":
+            return message["content"]
+    return ""
