@@ -272,6 +272,9 @@ def ask(
             OpenAICompatibleBackend(draft), OpenAICompatibleBackend(target), config
         )
         result = asyncio.run(_run(reasoner, question, as_json))
+    except KeyboardInterrupt:
+        err.print("[yellow]interrupted[/]")
+        raise typer.Exit(130) from None
     finally:
         embedded.__exit__(None, None, None)
     if as_json:
@@ -335,7 +338,7 @@ def models(
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI with ``argv`` and return the exit code (testable; no ``sys.exit``)."""
     try:
-        app(args=argv, prog_name="spec-graph", standalone_mode=False)
+        code = app(args=argv, prog_name="spec-graph", standalone_mode=False)
     except UserError as e:
         err.print(f"[red]error:[/] {escape(str(e))}")
         return 2
@@ -356,7 +359,7 @@ def run(argv: list[str] | None = None) -> int:
             e.show()  # type: ignore[attr-defined]
             return int(e.exit_code)  # type: ignore[attr-defined]
         raise
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 def main() -> None:

@@ -278,7 +278,14 @@ def vllm_endpoint() -> Iterator[VLLMEndpoint]:
         yield endpoint
 
 
+def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def _main() -> int:
+    # SIGTERM (and SIGINT, which a shell's background job ignores) stop the server cleanly.
+    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    signal.signal(signal.SIGINT, _raise_keyboard_interrupt)
     with contextlib.ExitStack() as stack:
         try:
             base_url, model = stack.enter_context(vllm_server())

