@@ -1,10 +1,11 @@
-r"""Build the speculate -> judge -> correct `StateGraph`.
+"""Build the speculate -> judge -> correct `StateGraph`.
 
 ::
 
-    START -> [next_step] -> draft -> [after_draft] -> judge -> [verdict] -> accept -> [next_step]
-                        \                        \-> accept           \-> correct -> [next_step]
-                         \-> correct (warm-up, target-only)               [next_step] -> answer -> END
+    START -> draft -> judge --score >= threshold--> accept --+
+      |        |        +----score < threshold---> correct --+
+      |        +--(draft-only)--> accept                     +--> next step ... --> answer -> END
+      +--(warm-up, target-only)--> correct ------------------+
 
 Strategies (``specreason``, ``target-only``, ``draft-only``) are settings of this one graph,
 read from the run's context, so baselines and the speculative run share every line of code.
