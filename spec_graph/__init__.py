@@ -6,6 +6,7 @@ one score token) and rewrites it only when the score is low.
 
 from spec_graph._version import __version__
 from spec_graph.backends import Generation, ModelBackend, NextToken, OpenAICompatibleBackend
+from spec_graph.chat_model import SpeculativeReasoningChatModel
 from spec_graph.config import (
     EndpointConfig,
     ReasoningConfig,
@@ -48,6 +49,7 @@ __all__ = [
     "SpecGraphSettings",
     "SpecState",
     "SpeculativeReasoner",
+    "SpeculativeReasoningChatModel",
     "Step",
     "Strategy",
     "UserError",

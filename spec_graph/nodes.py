@@ -27,6 +27,7 @@ __all__ = [
     "correct",
     "draft",
     "extract_boxed",
+    "finish",
     "judge",
     "next_step_condition",
     "stop_reason",
@@ -159,6 +160,8 @@ async def draft(state: SpecState, runtime: Runtime[SpecContext]) -> dict[str, An
     candidate = Candidate(
         text=generation.text.strip(),
         tokens=generation.completion_tokens,
+        prompt_tokens=generation.prompt_tokens,
+        cached_tokens=generation.cached_tokens,
         draft_s=generation.elapsed_s,
     )
     return {"candidate": candidate}
@@ -202,6 +205,8 @@ async def accept(state: SpecState) -> dict[str, Any]:
         score=candidate.score,
         digit_probs=candidate.digit_probs,
         draft_tokens=candidate.tokens,
+        draft_prompt_tokens=candidate.prompt_tokens,
+        draft_cached_tokens=candidate.cached_tokens,
         judge_prompt_tokens=candidate.judge_prompt_tokens,
         judge_cached_tokens=candidate.judge_cached_tokens,
         draft_s=candidate.draft_s,
@@ -232,6 +237,10 @@ async def correct(state: SpecState, runtime: Runtime[SpecContext]) -> dict[str, 
         rejected_draft=candidate.text if state.get("candidate") is not None else None,
         draft_tokens=candidate.tokens,
         target_tokens=generation.completion_tokens,
+        draft_prompt_tokens=candidate.prompt_tokens,
+        draft_cached_tokens=candidate.cached_tokens,
+        correct_prompt_tokens=generation.prompt_tokens,
+        correct_cached_tokens=generation.cached_tokens,
         judge_prompt_tokens=candidate.judge_prompt_tokens,
         judge_cached_tokens=candidate.judge_cached_tokens,
         draft_s=candidate.draft_s,
@@ -239,6 +248,11 @@ async def correct(state: SpecState, runtime: Runtime[SpecContext]) -> dict[str, 
         correct_s=generation.elapsed_s,
     )
     return {"steps": [step], "candidate": None}
+
+
+async def finish(state: SpecState, runtime: Runtime[SpecContext]) -> dict[str, Any]:
+    """End of the chain without an answer step: the caller writes the reply (chat model)."""
+    return {"stop_reason": stop_reason(state, runtime.context.config)}
 
 
 _TRAILING = re.compile(r"[\s.$}]+$")
@@ -266,5 +280,6 @@ async def answer(state: SpecState, runtime: Runtime[SpecContext]) -> dict[str, A
         "answer": text or None,
         "stop_reason": reason,
         "answer_tokens": generation.completion_tokens,
+        "answer_prompt_tokens": generation.prompt_tokens,
         "answer_s": generation.elapsed_s,
     }

@@ -11,6 +11,7 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
+from langchain_core.runnables import RunnableConfig
 from langgraph.graph.state import CompiledStateGraph
 
 from spec_graph._sync import run_sync
@@ -84,13 +85,20 @@ class SpeculativeReasoner:
         question: str = "",
         *,
         messages: Sequence[ChatMessage] | None = None,
+        run_config: RunnableConfig | None = None,
         **overrides: Any,
     ) -> AsyncIterator[Step | ReasoningResult]:
-        """Yield each kept `Step` as soon as it is kept, then the `ReasoningResult`."""
+        """Yield each kept `Step` as soon as it is kept, then the `ReasoningResult`.
+
+        ``run_config`` is merged into the LangGraph run config (tags, callbacks, thread id).
+        """
         config = self.resolve_config(**overrides)
         graph_input = _graph_input(question, messages)
         context = SpecContext(draft=self.draft, target=self.target, config=config)
-        run_config = {"recursion_limit": config.max_steps * _SUPERSTEPS_PER_STEP + 8}
+        run_config = {
+            **(run_config or {}),
+            "recursion_limit": config.max_steps * _SUPERSTEPS_PER_STEP + 8,
+        }
         started = time.perf_counter()
         final: dict[str, Any] = {}
         async for mode, chunk in self.graph.astream(

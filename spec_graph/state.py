@@ -34,6 +34,8 @@ class Candidate(BaseModel):
 
     text: str
     tokens: int = 0
+    prompt_tokens: int = 0
+    cached_tokens: int = 0
     draft_s: float = 0.0
     score: float | None = None
     digit_probs: dict[str, float] = Field(default_factory=dict)
@@ -61,8 +63,12 @@ class Step(BaseModel):
     """The draft's text when the judge rejected it and the target rewrote the step."""
     draft_tokens: int = 0
     target_tokens: int = 0
+    draft_prompt_tokens: int = 0
+    draft_cached_tokens: int = 0
     judge_prompt_tokens: int = 0
     judge_cached_tokens: int = 0
+    correct_prompt_tokens: int = 0
+    correct_cached_tokens: int = 0
     draft_s: float = 0.0
     judge_s: float = 0.0
     correct_s: float = 0.0
@@ -83,6 +89,7 @@ class SpecState(TypedDict, total=False):
     candidate: Candidate | None
     answer: str | None
     answer_tokens: int
+    answer_prompt_tokens: int
     answer_s: float
     stop_reason: StopReason | None
 
@@ -100,6 +107,11 @@ class RunTotals(BaseModel):
     """Accepted / judged draft steps (None when nothing was judged)."""
     draft_tokens: int
     target_tokens: int
+    draft_prompt_tokens: int
+    target_prompt_tokens: int
+    """Prompt tokens of every target call: judge, correct and answer."""
+    cached_prompt_tokens: int
+    """Prompt tokens served from the servers' prefix caches (both models)."""
     judge_calls: int
     judge_prompt_tokens: int
     judge_cached_tokens: int
@@ -138,6 +150,12 @@ def summarize(state: SpecState, wall_s: float) -> RunTotals:
         acceptance_rate=len(accepted) / len(judged) if judged else None,
         draft_tokens=sum(s.draft_tokens for s in steps),
         target_tokens=sum(s.target_tokens for s in steps) + state.get("answer_tokens", 0),
+        draft_prompt_tokens=sum(s.draft_prompt_tokens for s in steps),
+        target_prompt_tokens=sum(s.judge_prompt_tokens + s.correct_prompt_tokens for s in steps)
+        + state.get("answer_prompt_tokens", 0),
+        cached_prompt_tokens=sum(
+            s.draft_cached_tokens + s.judge_cached_tokens + s.correct_cached_tokens for s in steps
+        ),
         judge_calls=len(judged),
         judge_prompt_tokens=sum(s.judge_prompt_tokens for s in steps),
         judge_cached_tokens=sum(s.judge_cached_tokens for s in steps),

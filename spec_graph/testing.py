@@ -8,17 +8,21 @@ routing; use a real server (`spec_graph.EmbeddedModels("tiny")`) to test behavio
 from __future__ import annotations
 
 import asyncio
+import json
 from collections import deque
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
-from spec_graph.backends.base import Generation, NextToken
+from spec_graph.backends.base import Generation, NextToken, ReplyChunk, ToolCallChunk
 from spec_graph.config import SamplingConfig
 from spec_graph.prompts import ChatMessage
 
 __all__ = ["FakeCall", "ScriptedFakeBackend"]
 
 Scripted = int | None | list[tuple[str, float]]
+ScriptedReply = str | list[dict[str, Any]]
+"""A reply: text (streamed word by word) or tool calls ``[{"name": ..., "args": {...}}]``."""
 
 
 @dataclass(frozen=True)
@@ -29,8 +33,10 @@ class FakeCall:
     """``generate`` or ``next_token``."""
     messages: list[ChatMessage]
     prefix: str
-    max_tokens: int
+    max_tokens: int | None
     stop: tuple[str, ...]
+    extra: dict[str, Any] = field(default_factory=dict)
+    """For ``stream_reply``: tools, tool_choice, response_format."""
 
 
 class ScriptedFakeBackend:
@@ -42,7 +48,8 @@ class ScriptedFakeBackend:
         scores: successive judge outputs: a digit (returned as the only top token, logprob 0),
             ``None`` (a top-k without any digit), or explicit ``(token, logprob)`` pairs.
         answers: texts returned when the answer node asks for the final answer.
-        delay_s: simulated latency per call.
+        replies: successive ``stream_reply`` outputs (see `ScriptedReply`).
+        delay_s: simulated latency per call (and per streamed chunk).
     """
 
     def __init__(
@@ -52,12 +59,15 @@ class ScriptedFakeBackend:
         steps: Iterable[str] = (),
         scores: Iterable[Scripted] = (),
         answers: Iterable[str] = (),
+        replies: Iterable[ScriptedReply] = (),
         delay_s: float = 0.0,
     ) -> None:
         self.name = name
         self.steps = deque(steps)
         self.scores = deque(scores)
         self.answers = deque(answers)
+        self.replies = deque(replies)
+        self.closed_streams = 0
         self.delay_s = delay_s
         self.calls: list[FakeCall] = []
 
@@ -102,6 +112,59 @@ class ScriptedFakeBackend:
             tops = list(scripted)
         prompt_tokens = sum(len(m["content"].split()) for m in messages)
         return NextToken(top_logprobs=tops[:top_logprobs], prompt_tokens=prompt_tokens)
+
+    async def stream_reply(
+        self,
+        messages: Sequence[dict[str, Any]],
+        *,
+        max_tokens: int | None,
+        stop: Sequence[str],
+        sampling: SamplingConfig,
+        tools: Sequence[dict[str, Any]] | None = None,
+        tool_choice: Any = None,
+        response_format: dict[str, Any] | None = None,
+    ) -> AsyncIterator[ReplyChunk]:
+        """Stream the next scripted reply; counts streams closed before their end."""
+        extra = {"tools": tools, "tool_choice": tool_choice, "response_format": response_format}
+        self.calls.append(
+            FakeCall(
+                "stream_reply", [dict(m) for m in messages], "", max_tokens, tuple(stop), extra
+            )  # type: ignore[misc]
+        )
+        reply = self.replies.popleft() if self.replies else ""
+        finished = False
+        try:
+            if isinstance(reply, str):
+                words = reply.split(" ")
+                for i, word in enumerate(words):
+                    if self.delay_s:
+                        await asyncio.sleep(self.delay_s)
+                    yield ReplyChunk(text=word if i == 0 else " " + word)
+                completion = len(words)
+            else:
+                for i, call in enumerate(reply):
+                    yield ReplyChunk(
+                        tool_calls=[
+                            ToolCallChunk(
+                                index=i,
+                                id=f"call_{i}",
+                                name=call["name"],
+                                args=json.dumps(call["args"]),
+                            )
+                        ]
+                    )
+                completion = 10 * len(reply)
+            prompt = sum(len(str(m.get("content") or "").split()) for m in messages)
+            yield ReplyChunk(
+                finish_reason="stop" if isinstance(reply, str) else "tool_calls",
+                prompt_tokens=prompt,
+                completion_tokens=completion,
+                has_usage=True,
+            )
+            finished = True
+        finally:
+            if not finished:
+                self.closed_streams += 1
 
     async def aclose(self) -> None:
         """Nothing to close."""

@@ -7,15 +7,15 @@ judge). Both continue an unfinished assistant message, ``prefix``, after ``messa
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from collections.abc import AsyncIterator, Sequence
+from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
 
 from spec_graph.config import SamplingConfig
 from spec_graph.prompts import ChatMessage
 
-__all__ = ["Generation", "ModelBackend", "NextToken"]
+__all__ = ["Generation", "ModelBackend", "NextToken", "ReplyChunk", "ToolCallChunk"]
 
 
 class Generation(BaseModel):
@@ -44,6 +44,31 @@ class NextToken(BaseModel):
     elapsed_s: float = 0.0
 
 
+class ToolCallChunk(BaseModel):
+    """A piece of a streamed tool call (OpenAI delta shape): ``args`` arrive in fragments."""
+
+    model_config = ConfigDict(frozen=True)
+
+    index: int
+    id: str | None = None
+    name: str | None = None
+    args: str | None = None
+
+
+class ReplyChunk(BaseModel):
+    """A piece of a streamed reply: text, tool-call fragments, and at the end usage."""
+
+    model_config = ConfigDict(frozen=True)
+
+    text: str = ""
+    tool_calls: list[ToolCallChunk] = []
+    finish_reason: str | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_tokens: int = 0
+    has_usage: bool = False
+
+
 @runtime_checkable
 class ModelBackend(Protocol):
     """A model the graph can call. Implementations must be safe to call concurrently."""
@@ -69,6 +94,23 @@ class ModelBackend(Protocol):
         self, messages: Sequence[ChatMessage], *, prefix: str, top_logprobs: int
     ) -> NextToken:
         """The log-probabilities of the first token after ``prefix``."""
+        ...
+
+    def stream_reply(
+        self,
+        messages: Sequence[dict[str, Any]],
+        *,
+        max_tokens: int | None,
+        stop: Sequence[str],
+        sampling: SamplingConfig,
+        tools: Sequence[dict[str, Any]] | None = None,
+        tool_choice: Any = None,
+        response_format: dict[str, Any] | None = None,
+    ) -> AsyncIterator[ReplyChunk]:
+        """Stream a normal assistant turn (text or native tool calls) after ``messages``.
+
+        Closing the iterator early closes the request, so the server stops generating.
+        """
         ...
 
     async def aclose(self) -> None:

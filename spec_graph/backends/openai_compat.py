@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -17,7 +17,7 @@ import httpx
 import openai
 
 from spec_graph.backends._profiles import PROFILES, RequestShape, ServerProfile, profile_for_owner
-from spec_graph.backends.base import Generation, NextToken
+from spec_graph.backends.base import Generation, NextToken, ReplyChunk, ToolCallChunk
 from spec_graph.config import EndpointConfig, SamplingConfig
 from spec_graph.errors import BackendError, ServerUnavailableError
 from spec_graph.prompts import ChatMessage
@@ -128,6 +128,51 @@ class OpenAICompatibleBackend:
             prompt_tokens=data["usage"]["prompt_tokens"],
             cached_tokens=data["usage"]["cached_tokens"],
         )
+
+    async def stream_reply(
+        self,
+        messages: Sequence[dict[str, Any]],
+        *,
+        max_tokens: int | None,
+        stop: Sequence[str],
+        sampling: SamplingConfig,
+        tools: Sequence[dict[str, Any]] | None = None,
+        tool_choice: Any = None,
+        response_format: dict[str, Any] | None = None,
+    ) -> AsyncIterator[ReplyChunk]:
+        """Stream a normal assistant turn, with the server's native tool calling.
+
+        The final chunk carries usage (``stream_options.include_usage``). Leaving the loop
+        early closes the HTTP response, which makes vLLM and llama.cpp stop generating.
+        """
+        params: dict[str, Any] = {
+            "model": self.model_name,
+            "messages": list(messages),
+            "stream": True,
+            "stream_options": {"include_usage": True},
+            "temperature": sampling.temperature,
+            "top_p": sampling.top_p,
+        }
+        if max_tokens is not None:
+            params["max_tokens"] = max_tokens
+        if stop:
+            params["stop"] = list(stop)
+        if sampling.seed is not None:
+            params["seed"] = sampling.seed
+        if tools:
+            params["tools"] = list(tools)
+            if tool_choice is not None:
+                params["tool_choice"] = tool_choice
+        if response_format is not None:
+            params["response_format"] = response_format
+        with self._converted_errors("POST /chat/completions (stream)"):
+            stream = await self._client.chat.completions.create(**params)
+        try:
+            with self._converted_errors("reading the /chat/completions stream"):
+                async for chunk in stream:
+                    yield _reply_chunk(chunk)
+        finally:
+            await stream.close()
 
     async def aclose(self) -> None:
         """Close the HTTP connection pool."""
@@ -245,6 +290,34 @@ class OpenAICompatibleBackend:
             detail = _short(e.response.text if e.response is not None else str(e))
             msg = f"{what} at {url} failed with HTTP {e.status_code} (model {self.model_name!r}): {detail}"
             raise BackendError(msg) from e
+
+
+def _reply_chunk(chunk: Any) -> ReplyChunk:
+    text, finish, calls = "", None, []
+    if chunk.choices:
+        choice = chunk.choices[0]
+        finish = choice.finish_reason
+        delta = choice.delta
+        if delta is not None:
+            text = delta.content or ""
+            for call in delta.tool_calls or []:
+                function = call.function
+                calls.append(
+                    ToolCallChunk(
+                        index=call.index,
+                        id=call.id,
+                        name=function.name if function else None,
+                        args=function.arguments if function else None,
+                    )
+                )
+    usage = chunk.usage
+    return ReplyChunk(
+        text=text,
+        tool_calls=calls,
+        finish_reason=finish,
+        has_usage=usage is not None,
+        **_usage(usage),
+    )
 
 
 def _usage(usage: Any) -> dict[str, int]:

@@ -1,0 +1,262 @@
+"""SpeculativeReasoningChatModel on scripted fake backends (graph logic, message handling)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    HumanMessage,
+    SystemMessage,
+    ToolMessage,
+)
+from pydantic import BaseModel
+
+from spec_graph import (
+    SpeculativeReasoner,
+    SpeculativeReasoningChatModel,
+    UserError,
+    build_graph,
+    nodes,
+)
+from spec_graph.chat_model import REASONING_INSTRUCTION, REPLY_INSTRUCTION
+from spec_graph.testing import ScriptedFakeBackend
+
+
+def fake_model(
+    *,
+    steps=("Think one.", "Think two.", ""),
+    scores=(9, 2),
+    target_steps=("Fixed two.", ""),
+    replies=("The answer is 4.",),
+    **kw,
+):
+    draft = ScriptedFakeBackend("fake-draft", steps=steps)
+    target = ScriptedFakeBackend("fake-target", steps=target_steps, scores=scores, replies=replies)
+    reasoner = SpeculativeReasoner(draft, target, graph=build_graph(answer=nodes.finish))
+    return SpeculativeReasoningChatModel(reasoner=reasoner, **kw), draft, target
+
+
+def test_invoke_returns_reply_reasoning_usage_and_metadata():
+    model, _, _ = fake_model()
+    msg = model.invoke("What is 2+2?")
+    assert isinstance(msg, AIMessage)
+    assert msg.content == "The answer is 4."
+    assert msg.additional_kwargs["reasoning_content"] == "Think one.\n\nFixed two.\n\n"
+    kinds = [b["type"] for b in msg.content_blocks]
+    assert kinds == ["reasoning", "text"]
+    assert msg.usage_metadata["input_tokens"] > 0
+    assert msg.usage_metadata["output_tokens"] > 0
+    assert (
+        msg.usage_metadata["total_tokens"]
+        == msg.usage_metadata["input_tokens"] + msg.usage_metadata["output_tokens"]
+    )
+    meta = msg.response_metadata
+    assert meta["model_name"] == "spec-graph"
+    assert meta["strategy"] == "specreason"
+    assert meta["steps"] == 3
+    assert meta["acceptance_rate"] == pytest.approx(1 / 2)
+    assert meta["judge_calls"] == 2
+    assert set(meta["usage_by_model"]) == {"draft", "target"}
+    assert msg.id
+
+
+def test_history_and_system_prompt_reach_both_models():
+    model, draft, target = fake_model()
+    model.invoke(
+        [SystemMessage("Be brief."), HumanMessage("Hi"), AIMessage("Hello!"), HumanMessage("2+2?")]
+    )
+    sent = draft.calls[0].messages
+    assert sent[0] == {"role": "system", "content": f"Be brief.\n\n{REASONING_INSTRUCTION}"}
+    assert [m["role"] for m in sent] == ["system", "user", "assistant", "user"]
+    assert sent[2]["content"] == "Hello!"
+    reply_call = next(c for c in target.calls if c.kind == "stream_reply")
+    assert reply_call.messages[:4] == sent
+    assert reply_call.messages[-2] == {"role": "assistant", "content": "Think one.\n\nFixed two."}
+    assert reply_call.messages[-1] == {"role": "user", "content": REPLY_INSTRUCTION}
+
+
+def test_stream_reasoning_first_then_contiguous_text_then_last_chunk():
+    model, _, _ = fake_model(replies=("one two three",))
+    chunks = list(model.stream("q"))
+    reasoning = [c for c in chunks if c.additional_kwargs.get("reasoning_content")]
+    text = [c for c in chunks if c.content]
+    assert chunks.index(reasoning[-1]) < chunks.index(text[0])
+    assert "".join(c.content for c in text) == "one two three"
+    assert chunks[-1].chunk_position == "last"
+    assert [c for c in chunks if c.usage_metadata] == [chunks[-1]]
+    full = chunks[0]
+    for c in chunks[1:]:
+        full = full + c
+    assert [b["type"] for b in full.content_blocks].count("text") == 1
+
+
+def test_callbacks_receive_tokens():
+    from langchain_core.callbacks import BaseCallbackHandler
+
+    class Collect(BaseCallbackHandler):
+        def __init__(self):
+            self.tokens = []
+
+        def on_llm_new_token(self, token, **kwargs):
+            self.tokens.append(token)
+
+    handler = Collect()
+    model, _, _ = fake_model(replies=("a b",))
+    list(model.stream("q", config={"callbacks": [handler]}))
+    assert "".join(handler.tokens) == "a b"
+
+
+def test_tool_calls_are_returned_as_standard_tool_calls():
+    model, _, target = fake_model(replies=([{"name": "add", "args": {"a": 2, "b": 2}}],))
+
+    def add(a: int, b: int) -> int:
+        """Add two integers."""
+        return a + b
+
+    msg = model.bind_tools([add], tool_choice="any").invoke("2+2?")
+    assert msg.tool_calls == [
+        {"name": "add", "args": {"a": 2, "b": 2}, "id": "call_0", "type": "tool_call"}
+    ]
+    call = next(c for c in target.calls if c.kind == "stream_reply")
+    assert call.extra["tool_choice"] == "required"
+    assert call.extra["tools"][0]["function"]["name"] == "add"
+
+
+def test_named_tool_choice_narrows_to_that_tool():
+    model, _, target = fake_model(replies=([{"name": "b", "args": {}}],))
+
+    def a() -> None:
+        """Tool a."""
+
+    def b() -> None:
+        """Tool b."""
+
+    model.bind_tools([a, b], tool_choice="b").invoke("q")
+    call = next(c for c in target.calls if c.kind == "stream_reply")
+    assert [t["function"]["name"] for t in call.extra["tools"]] == ["b"]
+    with pytest.raises(UserError, match="not among the tools"):
+        model.bind_tools([a], tool_choice="zzz")
+
+
+def test_tool_messages_in_history_are_sent_as_tool_role():
+    model, draft, _ = fake_model()
+    history = [
+        HumanMessage("2+2?"),
+        AIMessage("", tool_calls=[{"name": "add", "args": {"a": 2, "b": 2}, "id": "c1"}]),
+        ToolMessage("4", tool_call_id="c1"),
+    ]
+    model.invoke(history)
+    sent = draft.calls[0].messages
+    assert sent[-1] == {"role": "tool", "content": "4", "tool_call_id": "c1"}
+    assert sent[-2]["tool_calls"][0]["function"]["name"] == "add"
+
+
+class Answer(BaseModel):
+    value: int
+
+
+def test_structured_output_json_schema_with_raw():
+    model, _, target = fake_model(replies=('{"value": 4}',))
+    out = model.with_structured_output(Answer, include_raw=True).invoke("2+2?")
+    assert out["parsed"] == Answer(value=4)
+    assert out["parsing_error"] is None
+    assert isinstance(out["raw"], AIMessage)
+    call = next(c for c in target.calls if c.kind == "stream_reply")
+    assert (
+        call.extra["response_format"]["json_schema"]["schema"]["properties"]["value"]["type"]
+        == "integer"
+    )
+
+
+def test_structured_output_function_calling():
+    model, _, _ = fake_model(replies=([{"name": "Answer", "args": {"value": 4}}],))
+    assert model.with_structured_output(Answer, method="function_calling").invoke("q") == Answer(
+        value=4
+    )
+
+
+def test_per_call_overrides_reach_the_graph_and_reply():
+    model, _draft, target = fake_model(steps=("a", ""), scores=(5,), target_steps=("t", ""))
+    msg = model.invoke(
+        "q", threshold=4, temperature=0.1, max_tokens=7, stop=["END"], model="my-trace-name"
+    )
+    assert msg.response_metadata["draft_steps"] == 1
+    assert msg.response_metadata["model_name"] == "my-trace-name"
+    call = next(c for c in target.calls if c.kind == "stream_reply")
+    assert call.max_tokens == 7
+    assert call.stop == ("END",)
+    ls = model._get_ls_params(model="other", temperature=0.3)
+    assert ls["ls_model_name"] == "other"
+    assert ls["ls_provider"] == "spec-graph"
+
+
+def test_unsupported_content_and_kwargs_are_clear_errors():
+    model, _, _ = fake_model()
+    image = HumanMessage(
+        content=[{"type": "image_url", "image_url": {"url": "data:image/png;base64,AA=="}}]
+    )
+    with pytest.raises(UserError, match="only text content"):
+        model.invoke([image])
+    with pytest.raises(UserError, match="unsupported arguments"):
+        model.invoke("q", frobnicate=1)
+
+
+def test_text_content_blocks_are_accepted():
+    model, draft, _ = fake_model()
+    model.invoke(
+        [
+            HumanMessage(
+                content=[{"type": "text", "text": "Hello"}, {"type": "text", "text": "there"}]
+            )
+        ]
+    )
+    assert "Hello" in draft.calls[0].messages[-1]["content"]
+
+
+async def test_closing_the_stream_stops_the_reply():
+    model, _, target = fake_model(replies=(" ".join(["w"] * 50),))
+    target.delay_s = 0.001
+    stream = model.astream("q")
+    async for chunk in stream:
+        if chunk.content:
+            break
+    await stream.aclose()
+    await asyncio.sleep(0.05)
+    assert target.closed_streams == 1
+
+
+async def test_abatch_is_bounded_by_max_concurrency():
+    draft = ScriptedFakeBackend("d", steps=[""] * 10)
+    target = ScriptedFakeBackend("t", steps=[""] * 10, replies=["ok"] * 10, delay_s=0.01)
+    active = peak = 0
+    original = target.stream_reply
+
+    async def counting(*args, **kwargs):
+        nonlocal active, peak
+        active += 1
+        peak = max(peak, active)
+        try:
+            async for piece in original(*args, **kwargs):
+                yield piece
+        finally:
+            active -= 1
+
+    target.stream_reply = counting
+    reasoner = SpeculativeReasoner(draft, target, graph=build_graph(answer=nodes.finish))
+    model = SpeculativeReasoningChatModel(reasoner=reasoner, max_concurrency=2)
+    out = await model.abatch(["q"] * 6)
+    assert [m.content for m in out] == ["ok"] * 6
+    assert peak == 2
+
+
+def test_streamed_and_invoked_messages_agree():
+    model, _, _ = fake_model(replies=("x y",))
+    full = None
+    for chunk in model.stream("q"):
+        full = chunk if full is None else full + chunk
+    assert isinstance(full, AIMessageChunk)
+    assert full.content == "x y"
+    assert full.additional_kwargs["reasoning_content"] == "Think one.\n\nFixed two.\n\n"
