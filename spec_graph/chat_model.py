@@ -13,7 +13,6 @@ chunk (``chunk_position="last"``) with usage and metadata.
 from __future__ import annotations
 
 import asyncio
-import atexit
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from operator import itemgetter
@@ -43,7 +42,7 @@ from spec_graph.backends.openai_compat import OpenAICompatibleBackend
 from spec_graph.config import EndpointConfig, ReasoningConfig
 from spec_graph.errors import UserError
 from spec_graph.graph import build_graph
-from spec_graph.local import EmbeddedModels, get_profile
+from spec_graph.local import EmbeddedModels
 from spec_graph.prompts import chain_prefix
 from spec_graph.reasoner import SpeculativeReasoner
 from spec_graph.state import ReasoningResult, Step
@@ -164,7 +163,7 @@ class SpeculativeReasoningChatModel(BaseChatModel):
             if self._built is None:
                 draft, target = self.draft, self.target
                 if draft is None or target is None:
-                    embedded = _embedded(self.profile)
+                    embedded = EmbeddedModels.shared(self.profile)
                     draft, target = draft or embedded.draft, target or embedded.target
                 self._built = SpeculativeReasoner(
                     OpenAICompatibleBackend(draft),
@@ -366,10 +365,15 @@ class SpeculativeReasoningChatModel(BaseChatModel):
         if kwargs:
             raise UserError(f"unsupported arguments: {sorted(kwargs)}")
         is_model = isinstance(schema, type) and is_basemodel_subclass(schema)
-        function = convert_to_openai_tool(schema)["function"]
+        tool = convert_to_openai_tool(schema)
+        function = tool["function"]
+        # Tracing metadata LangChain expects from with_structured_output (standard tests).
+        traced = {"kwargs": {"method": method, "strict": strict}, "schema": tool}
         parser: Runnable[Any, Any]
         if method == "function_calling":
-            llm = self.bind_tools([schema], tool_choice=function["name"])
+            llm = self.bind_tools(
+                [schema], tool_choice=function["name"], ls_structured_output_format=traced
+            )
             parser = (
                 PydanticToolsParser(tools=[schema], first_tool_only=True)  # type: ignore[list-item]
                 if is_model
@@ -386,7 +390,7 @@ class SpeculativeReasoningChatModel(BaseChatModel):
                         "strict": bool(strict) if strict is not None else True,
                     },
                 }
-            llm = self.bind(response_format=response_format)
+            llm = self.bind(response_format=response_format, ls_structured_output_format=traced)
             parser = (
                 PydanticOutputParser(pydantic_object=schema) if is_model else JsonOutputParser()
             )  # type: ignore[arg-type]
@@ -530,27 +534,3 @@ def _response_metadata(
             },
         },
     }
-
-
-# -- embedded models shared by every chat model of a profile --------------------------------
-
-_EMBEDDED: dict[str, EmbeddedModels] = {}
-_EMBEDDED_LOCK = threading.Lock()
-
-
-def _embedded(profile: str) -> EmbeddedModels:
-    """Start (once per process) the embedded servers of a profile; stopped at exit."""
-    get_profile(profile)
-    with _EMBEDDED_LOCK:
-        if profile not in _EMBEDDED:
-            _EMBEDDED[profile] = EmbeddedModels(profile).start()
-            if len(_EMBEDDED) == 1:
-                atexit.register(_close_embedded)
-        return _EMBEDDED[profile]
-
-
-def _close_embedded() -> None:
-    with _EMBEDDED_LOCK:
-        for models in _EMBEDDED.values():
-            models.close()
-        _EMBEDDED.clear()

@@ -7,6 +7,8 @@ server on loopback, and leaving the ``with`` block (or Ctrl-C) stops them.
 
 from __future__ import annotations
 
+import atexit
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
@@ -86,6 +88,21 @@ class EmbeddedModels:
         self._servers: dict[Path, LlamaServer] = {}
         self._endpoints: dict[str, EndpointConfig] = {}
 
+    @classmethod
+    def shared(cls, profile: str) -> EmbeddedModels:
+        """The process-wide, started servers of a profile (started once, stopped at exit).
+
+        Chat models and tests that only name a profile share these, so a process never runs
+        two copies of the same model.
+        """
+        get_profile(profile)
+        with _SHARED_LOCK:
+            if profile not in _SHARED:
+                _SHARED[profile] = cls(profile).start()
+                if len(_SHARED) == 1:
+                    atexit.register(_close_shared)
+            return _SHARED[profile]
+
     def model_path(self, role: str) -> Path:
         """The GGUF for a role, fetched (and verified) if it is a profile model."""
         given = self._paths.get(role)
@@ -145,3 +162,14 @@ class EmbeddedModels:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+_SHARED: dict[str, EmbeddedModels] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def _close_shared() -> None:
+    with _SHARED_LOCK:
+        for models in _SHARED.values():
+            models.close()
+        _SHARED.clear()

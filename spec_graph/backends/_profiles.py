@@ -34,6 +34,8 @@ class ServerProfile(BaseModel):
     """The response content starts with the prefix we sent (strip it)."""
     supports_apply_template: bool
     """The server renders its chat template on request (enables the ``completions`` shape)."""
+    parses_tool_calls: bool = True
+    """The server returns native ``tool_calls``; if not, the backend constrains/parses them."""
 
 
 PROFILES: dict[str, ServerProfile] = {
@@ -48,6 +50,8 @@ PROFILES: dict[str, ServerProfile] = {
         continue_body={},
         echoes_prefix=True,
         supports_apply_template=True,
+        # The xllamacpp build renders tools but returns calls as text and ignores "required".
+        parses_tool_calls=False,
     ),
     # Unknown servers: the HF-template convention, but check for an echoed prefix anyway.
     "generic": ServerProfile(

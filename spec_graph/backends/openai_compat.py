@@ -8,6 +8,7 @@ spec-graph error in one place (`_converted_errors`), naming the URL and what was
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import contextmanager
@@ -17,6 +18,7 @@ import httpx
 import openai
 
 from spec_graph.backends._profiles import PROFILES, RequestShape, ServerProfile, profile_for_owner
+from spec_graph.backends._text_tools import forced_call_format, parse_tool_calls
 from spec_graph.backends.base import Generation, NextToken, ReplyChunk, ToolCallChunk
 from spec_graph.config import EndpointConfig, SamplingConfig
 from spec_graph.errors import BackendError, ServerUnavailableError
@@ -159,18 +161,34 @@ class OpenAICompatibleBackend:
             params["stop"] = list(stop)
         if sampling.seed is not None:
             params["seed"] = sampling.seed
+        profile = await self.server_profile()
+        text_tools = bool(tools) and not profile.parses_tool_calls and tool_choice != "none"
         if tools:
             params["tools"] = list(tools)
-            if tool_choice is not None:
+            if tool_choice is not None and not text_tools:
                 params["tool_choice"] = tool_choice
+        if text_tools and tool_choice == "required":
+            response_format = forced_call_format(tools or [])
         if response_format is not None:
             params["response_format"] = response_format
         with self._converted_errors("POST /chat/completions (stream)"):
             stream = await self._client.chat.completions.create(**params)
+        buffered: list[str] | None = [] if text_tools else None
         try:
             with self._converted_errors("reading the /chat/completions stream"):
                 async for chunk in stream:
-                    yield _reply_chunk(chunk)
+                    piece = _reply_chunk(chunk)
+                    if buffered is not None and piece.text:
+                        # A call may be written as text: hold the text until we know.
+                        buffered.append(piece.text)
+                        piece = piece.model_copy(update={"text": ""})
+                    if buffered is not None and piece.has_usage:
+                        yield _resolve_text_tools("".join(buffered), tools or [])
+                        buffered = None
+                    if piece.text or piece.tool_calls or piece.has_usage or piece.finish_reason:
+                        yield piece
+            if buffered is not None:  # the server sent no usage chunk
+                yield _resolve_text_tools("".join(buffered), tools or [])
         finally:
             await stream.close()
 
@@ -290,6 +308,19 @@ class OpenAICompatibleBackend:
             detail = _short(e.response.text if e.response is not None else str(e))
             msg = f"{what} at {url} failed with HTTP {e.status_code} (model {self.model_name!r}): {detail}"
             raise BackendError(msg) from e
+
+
+def _resolve_text_tools(text: str, tools: Sequence[dict[str, Any]]) -> ReplyChunk:
+    calls = parse_tool_calls(text, tools)
+    if not calls:
+        return ReplyChunk(text=text)
+    return ReplyChunk(
+        tool_calls=[
+            ToolCallChunk(index=i, id=c["id"], name=c["name"], args=json.dumps(c["args"]))
+            for i, c in enumerate(calls)
+        ],
+        finish_reason="tool_calls",
+    )
 
 
 def _reply_chunk(chunk: Any) -> ReplyChunk:

@@ -17,8 +17,8 @@ GREEDY = SamplingConfig(temperature=0.0)
 
 @pytest.fixture(scope="session")
 def tiny() -> Iterator[EmbeddedModels]:
-    with EmbeddedModels("tiny", n_ctx=4096) as models:
-        yield models
+    # The same process-wide servers the chat model uses when it only names the profile.
+    yield EmbeddedModels.shared("tiny")
 
 
 @pytest.fixture
