@@ -247,6 +247,7 @@ class SpeculativeReasoningChatModel(BaseChatModel):
         )
         usage = {"prompt_tokens": 0, "completion_tokens": 0, "cached_tokens": 0}
         finish_reason = None
+        text_emitted = False
         reply_started = asyncio.get_running_loop().time()
         async for piece in reasoner.target.stream_reply(
             reply_messages,
@@ -265,10 +266,14 @@ class SpeculativeReasoningChatModel(BaseChatModel):
                 }
             finish_reason = piece.finish_reason or finish_reason
             if piece.text or piece.tool_calls:
+                # Tool-call indexes double as content-block indexes in output_version="v1":
+                # number them after the reasoning and text blocks so blocks never merge.
+                offset = int(bool(steps)) + int(text_emitted)
+                text_emitted = text_emitted or bool(piece.text)
                 chunk = AIMessageChunk(
                     content=piece.text,
                     tool_call_chunks=[
-                        tool_call_chunk(name=t.name, args=t.args, id=t.id, index=t.index)
+                        tool_call_chunk(name=t.name, args=t.args, id=t.id, index=t.index + offset)
                         for t in piece.tool_calls
                     ],
                 )

@@ -28,6 +28,7 @@ def main() -> int:
     params.hostnames = ["127.0.0.1"]  # never reachable from outside this machine
     params.port = 0  # a free port, chosen by the OS
     params.use_jinja = True  # the GGUF's own chat template, with tool-call support
+    params.endpoint_metrics = True  # /metrics: token counters (tests prove cancellation with them)
     server = xlc.Server(params)
     sys.stdout.write(json.dumps({"base_url": server.listening_address + "/v1"}) + "\n")
     sys.stdout.flush()

@@ -6,8 +6,6 @@ cache dir), exactly as `spec-graph ask --profile tiny` does.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from spec_graph import EmbeddedModels, ReasoningConfig, SamplingConfig
@@ -16,9 +14,9 @@ GREEDY = SamplingConfig(temperature=0.0)
 
 
 @pytest.fixture(scope="session")
-def tiny() -> Iterator[EmbeddedModels]:
+def tiny() -> EmbeddedModels:
     # The same process-wide servers the chat model uses when it only names the profile.
-    yield EmbeddedModels.shared("tiny")
+    return EmbeddedModels.shared("tiny")
 
 
 @pytest.fixture

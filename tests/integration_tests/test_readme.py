@@ -8,12 +8,19 @@ from pathlib import Path
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 
-def test_readme_quickstart_runs(capsys):
+def _run_block(label: str) -> dict:
     text = README.read_text()
-    marker = text.index("<!-- tested: tests/integration_tests/test_readme.py")
+    marker = text.index(
+        f"<!-- tested: tests/integration_tests/test_readme.py runs this block{label} -->"
+    )
     code = re.search(r"```python\n(.*?)```", text[marker:], re.S).group(1)
     namespace: dict = {}
     exec(compile(code, "README.md", "exec"), namespace)
+    return namespace
+
+
+def test_readme_quickstart_runs(capsys):
+    namespace = _run_block("")
     result = namespace["result"]
     assert result.steps
     assert result.answer
@@ -28,3 +35,23 @@ def test_readme_starts_with_the_two_commands_and_ci_runs_the_second():
     assert "pytest" in commands[1]
     ci = (README.parent / ".ci" / "run").read_text()
     assert commands[1] in ci
+
+
+def test_readme_swap_in_runs(capsys):
+    namespace = _run_block(" (swap-in)")
+    out = capsys.readouterr().out
+    msg = namespace["msg"]
+    assert msg.content
+    assert msg.additional_kwargs["reasoning_content"]
+    assert msg.usage_metadata["total_tokens"] > 0
+    assert out.strip()
+
+
+def test_readme_agent_runs_the_tool(capsys):
+    namespace = _run_block(" (agent)")
+    assert namespace["calls"], "the agent never called the tool"
+    assert namespace["calls"][0] == (1234.5, 67.8)
+    final = namespace["result"]["messages"][-1]
+    assert final.type == "ai"
+    assert not final.tool_calls
+    assert re.search(r"83,?69\d", final.text), final.text  # 1234.5 * 67.8 = 83699.1
