@@ -13,6 +13,7 @@ chunk (``chunk_position="last"``) with usage and metadata.
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from operator import itemgetter
@@ -34,12 +35,12 @@ from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
 from langgraph.constants import TAG_NOSTREAM
-from pydantic import ConfigDict, Field, PrivateAttr
+from pydantic import ConfigDict, Field, PrivateAttr, model_validator
 
 from spec_graph import nodes
 from spec_graph._sync import run_sync
 from spec_graph.backends.openai_compat import OpenAICompatibleBackend
-from spec_graph.config import EndpointConfig, ReasoningConfig
+from spec_graph.config import EndpointConfig, ReasoningConfig, SpecGraphSettings
 from spec_graph.errors import UserError
 from spec_graph.graph import build_graph
 from spec_graph.local import EmbeddedModels
@@ -118,6 +119,21 @@ class SpeculativeReasoningChatModel(BaseChatModel):
     """Default bound on concurrent requests in ``batch``/``abatch``."""
     reasoner: Any = Field(default=None, exclude=True)
     """A prebuilt `SpeculativeReasoner` (e.g. with your own graph); overrides the endpoints."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _defaults_from_env(cls, data: Any) -> Any:
+        """Fill what the caller left out from ``SPEC_GRAPH_...`` env vars (`SpecGraphSettings`)."""
+        if not isinstance(data, dict):
+            return data
+        settings = SpecGraphSettings()
+        data = dict(data)
+        for role in ("draft", "target"):
+            if data.get(role) is None and (endpoint := settings.endpoint(role)) is not None:
+                data[role] = endpoint
+        if "profile" not in data and "SPEC_GRAPH_PROFILE" in os.environ:
+            data["profile"] = settings.profile
+        return data
 
     _built: SpeculativeReasoner | None = PrivateAttr(default=None)
     _build_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)

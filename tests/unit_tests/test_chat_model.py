@@ -260,3 +260,31 @@ def test_streamed_and_invoked_messages_agree():
     assert isinstance(full, AIMessageChunk)
     assert full.content == "x y"
     assert full.additional_kwargs["reasoning_content"] == "Think one.\n\nFixed two.\n\n"
+
+
+def test_as_a_langgraph_node_only_its_own_message_streams():
+    from langgraph.graph import START, MessagesState, StateGraph
+
+    model, _, _ = fake_model(replies=("hello there",))
+
+    def llm(state: MessagesState) -> dict:
+        return {"messages": [model.invoke(state["messages"])]}
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("llm", llm)
+    builder.add_edge(START, "llm")
+    app = builder.compile()
+    seen = list(app.stream({"messages": [("user", "hi")]}, stream_mode="messages"))
+    assert seen, "the chat model's tokens should stream through the outer graph"
+    assert {meta["langgraph_node"] for _, meta in seen} == {"llm"}
+    assert len({chunk.id for chunk, _ in seen}) == 1  # one message, not one per inner call
+    text = "".join(chunk.content for chunk, _ in seen if isinstance(chunk.content, str))
+    assert text == "hello there"
+    updates = list(app.stream({"messages": [("user", "hi")]}, stream_mode="updates"))
+    assert [list(u) for u in updates] == [["llm"]]
+    # asked for: the inner speculate/judge/correct steps show up as a subgraph of the node
+    model, _, _ = fake_model()  # a fresh script: the first runs used it up
+    inner = list(app.stream({"messages": [("user", "hi")]}, stream_mode="updates", subgraphs=True))
+    inner_nodes = {node for ns, update in inner if ns for node in update}
+    assert {"draft", "judge"} <= inner_nodes
+    assert all(ns[0].startswith("llm:") for ns, _ in inner if ns)

@@ -31,3 +31,17 @@ class TestSpeculativeReasoningChatModelUnit(ChatModelUnitTests):
     @property
     def returns_usage_metadata(self) -> bool:
         return True
+
+    @property
+    def init_from_env_params(self) -> tuple[dict, dict, dict]:
+        env = {
+            "SPEC_GRAPH_TARGET__BASE_URL": "http://127.0.0.1:8000/v1",
+            "SPEC_GRAPH_TARGET__MODEL": "target-from-env",
+            "SPEC_GRAPH_TARGET_API_KEY": "sk-from-env",
+        }
+        expected = {
+            "target": EndpointConfig(
+                base_url="http://127.0.0.1:8000/v1", model="target-from-env", api_key="sk-from-env"
+            )
+        }
+        return env, {}, expected
