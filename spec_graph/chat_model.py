@@ -111,8 +111,9 @@ class SpeculativeReasoningChatModel(BaseChatModel):
     """Speculation settings (threshold, strategy, budgets, sampling of steps)."""
     temperature: float | None = None
     """Sampling temperature of the reply (default: the target's step sampling)."""
-    max_tokens: int | None = None
-    """Longest reply (the reasoning has its own ``reasoning.token_budget``)."""
+    max_tokens: int | None = 1024
+    """Longest reply (the reasoning has its own ``reasoning.token_budget``); None: the
+    server's own limit, which on llama.cpp is the whole context."""
     stop: list[str] | None = Field(default=None, alias="stop_sequences")
     """Stop sequences of the reply."""
     max_concurrency: int = Field(default=4, ge=1)
