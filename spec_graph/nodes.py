@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from langgraph.runtime import Runtime
 
-from spec_graph.backends.base import ModelBackend
+from spec_graph.backends.base import Generation, ModelBackend
 from spec_graph.config import ReasoningConfig, Strategy
 from spec_graph.prompts import ChatMessage, chain_prefix, judge_messages, problem_messages
 from spec_graph.scoring import score_from_logprobs
@@ -146,17 +146,24 @@ def verdict_condition(
 # -- nodes -----------------------------------------------------------------------------------
 
 
-async def draft(state: SpecState, runtime: Runtime[SpecContext]) -> dict[str, Any]:
-    """The draft model writes the next step after the chain so far."""
-    ctx = runtime.context
+async def _write_step(
+    state: SpecState, ctx: SpecContext, role: Literal["draft", "target"]
+) -> Generation:
+    """One model writes the next step: continue the chain up to the step delimiter."""
     config = ctx.config
-    generation = await ctx.draft.generate(
+    backend = ctx.draft if role == "draft" else ctx.target
+    return await backend.generate(
         conversation(state, config),
         prefix=chain_prefix(_texts(state), config.step_delimiter),
         max_tokens=_step_max_tokens(state, config),
         stop=[config.step_delimiter],
-        sampling=config.draft_sampling,
+        sampling=config.draft_sampling if role == "draft" else config.target_sampling,
     )
+
+
+async def draft(state: SpecState, runtime: Runtime[SpecContext]) -> dict[str, Any]:
+    """The draft model writes the next step after the chain so far."""
+    generation = await _write_step(state, runtime.context, "draft")
     candidate = Candidate(
         text=generation.text.strip(),
         tokens=generation.completion_tokens,
@@ -217,15 +224,7 @@ async def accept(state: SpecState) -> dict[str, Any]:
 
 async def correct(state: SpecState, runtime: Runtime[SpecContext]) -> dict[str, Any]:
     """The target writes the step itself (rejected draft, warm-up, or target-only)."""
-    ctx = runtime.context
-    config = ctx.config
-    generation = await ctx.target.generate(
-        conversation(state, config),
-        prefix=chain_prefix(_texts(state), config.step_delimiter),
-        max_tokens=_step_max_tokens(state, config),
-        stop=[config.step_delimiter],
-        sampling=config.target_sampling,
-    )
+    generation = await _write_step(state, runtime.context, "target")
     candidate = state.get("candidate") or Candidate(text="")
     step = Step(
         index=len(state.get("steps", [])),

@@ -17,26 +17,12 @@ TINY_LIMIT = (
 )
 
 
-class TestSpeculativeReasoningChatModelIntegration(ChatModelIntegrationTests):
-    """The standard suite on the tiny profile (default test run)."""
+class _SpecGraphStandardTests(ChatModelIntegrationTests):
+    """What spec-graph's chat model supports; subclasses pick the models."""
 
     @property
     def chat_model_class(self) -> type[SpeculativeReasoningChatModel]:
         return SpeculativeReasoningChatModel
-
-    @property
-    def chat_model_params(self) -> dict:
-        return {
-            "profile": "tiny",
-            "reasoning": ReasoningConfig(
-                max_steps=3,
-                max_step_tokens=64,
-                token_budget=192,
-                draft_sampling=GREEDY,
-                target_sampling=GREEDY,
-            ),
-            "max_tokens": 128,
-        }
 
     @property
     def has_tool_calling(self) -> bool:
@@ -45,13 +31,6 @@ class TestSpeculativeReasoningChatModelIntegration(ChatModelIntegrationTests):
     @property
     def has_tool_choice(self) -> bool:
         return True
-
-    @property
-    def tool_choice_value(self) -> str:
-        # A 135M model rarely decides to call a tool by itself; "any" makes the target call
-        # one (constrained decoding). Unforced tool use runs on the default profile in
-        # test_chat_model_default.py.
-        return "any"
 
     @property
     def has_structured_output(self) -> bool:
@@ -72,6 +51,30 @@ class TestSpeculativeReasoningChatModelIntegration(ChatModelIntegrationTests):
     @property
     def model_override_value(self) -> str:
         return "spec-graph-override"
+
+
+class TestSpeculativeReasoningChatModelIntegration(_SpecGraphStandardTests):
+    """The standard suite on the tiny profile (default test run)."""
+
+    @property
+    def chat_model_params(self) -> dict:
+        return {
+            "profile": "tiny",
+            "reasoning": ReasoningConfig(
+                max_steps=3,
+                max_step_tokens=64,
+                token_budget=192,
+                draft_sampling=GREEDY,
+                target_sampling=GREEDY,
+            ),
+            "max_tokens": 128,
+        }
+
+    @property
+    def tool_choice_value(self) -> str:
+        # A 135M model rarely decides to call a tool by itself; "any" makes the target call
+        # one (constrained decoding). Unforced tool use runs on the default profile below.
+        return "any"
 
     @pytest.mark.xfail(
         reason=TINY_LIMIT.format(
@@ -94,15 +97,11 @@ class TestSpeculativeReasoningChatModelIntegration(ChatModelIntegrationTests):
 
 
 @pytest.mark.slow
-class TestSpeculativeReasoningChatModelDefaultProfile(ChatModelIntegrationTests):
+class TestSpeculativeReasoningChatModelDefaultProfile(_SpecGraphStandardTests):
     """The whole standard suite on the default profile (Qwen2.5-Coder 0.5B -> 1.5B), unforced tools.
 
     Opt-in: ``python -m pytest -m slow tests/integration_tests/test_chat_model_standard.py``.
     """
-
-    @property
-    def chat_model_class(self) -> type[SpeculativeReasoningChatModel]:
-        return SpeculativeReasoningChatModel
 
     @property
     def chat_model_params(self) -> dict:
@@ -117,23 +116,3 @@ class TestSpeculativeReasoningChatModelDefaultProfile(ChatModelIntegrationTests)
             ),
             "max_tokens": 256,
         }
-
-    @property
-    def has_tool_calling(self) -> bool:
-        return True
-
-    @property
-    def has_tool_choice(self) -> bool:
-        return True
-
-    @property
-    def has_structured_output(self) -> bool:
-        return True
-
-    @property
-    def supports_json_mode(self) -> bool:
-        return True
-
-    @property
-    def returns_usage_metadata(self) -> bool:
-        return True
