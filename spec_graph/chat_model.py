@@ -54,6 +54,10 @@ REASONING_INSTRUCTION = (
     "Before you reply, think step by step about the conversation. Separate the steps with a "
     "blank line. Stop when you know what to reply."
 )
+TOOLS_INSTRUCTION = (
+    "Your reply can call these tools. When one of them does what is asked, plan to call it "
+    "(with which arguments) rather than working out its result yourself:"
+)
 REPLY_INSTRUCTION = (
     "Now write your reply to my last message, based on the reasoning above, without "
     "repeating the reasoning. If a tool is needed, call it."
@@ -238,7 +242,7 @@ class SpeculativeReasoningChatModel(BaseChatModel):
         call = _CallSettings.resolve(self, stop, kwargs)
         reasoner = self._reasoner()
         wire = _to_wire(messages)
-        reasoning_messages = _with_reasoning_instruction(wire)
+        reasoning_messages = _with_reasoning_instruction(wire, call.tools)
         steps: list[str] = []
         result: ReasoningResult | None = None
         async for item in reasoner.astream(
@@ -486,14 +490,27 @@ def _to_wire(messages: list[BaseMessage]) -> list[dict[str, Any]]:
     return wire
 
 
-def _with_reasoning_instruction(wire: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Put the step-by-step instruction in the system message (same prefix for every call)."""
+def _with_reasoning_instruction(
+    wire: list[dict[str, Any]], tools: Sequence[dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
+    """Put the step-by-step instruction in the system message (same prefix for every call).
+
+    With tools bound, the instruction lists them: the reasoning then plans which tool the reply
+    should call instead of working out by hand what the tool would compute.
+    """
+    instruction = REASONING_INSTRUCTION
+    if tools:
+        listed = "\n".join(
+            f"- {t['function']['name']}: {t['function'].get('description', '').strip()}"
+            for t in tools
+        )
+        instruction += f"\n\n{TOOLS_INSTRUCTION}\n{listed}"
     messages = list(wire)
     if messages and messages[0]["role"] == "system":
-        text = f"{messages[0]['content']}\n\n{REASONING_INSTRUCTION}".strip()
+        text = f"{messages[0]['content']}\n\n{instruction}".strip()
         messages[0] = {**messages[0], "content": text}
     else:
-        messages.insert(0, {"role": "system", "content": REASONING_INSTRUCTION})
+        messages.insert(0, {"role": "system", "content": instruction})
     return messages
 
 

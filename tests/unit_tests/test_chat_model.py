@@ -288,3 +288,18 @@ def test_as_a_langgraph_node_only_its_own_message_streams():
     inner_nodes = {node for ns, update in inner if ns for node in update}
     assert {"draft", "judge"} <= inner_nodes
     assert all(ns[0].startswith("llm:") for ns, _ in inner if ns)
+
+
+def test_bound_tools_are_listed_for_the_reasoning():
+    model, draft, _ = fake_model(replies=([{"name": "multiply", "args": {"a": 2, "b": 3}}],))
+
+    def multiply(a: float, b: float) -> float:
+        """Multiply two numbers exactly."""
+        return a * b
+
+    model.bind_tools([multiply]).invoke("What is 2 times 3?")
+    system = draft.calls[0].messages[0]["content"]
+    assert "- multiply: Multiply two numbers exactly." in system
+    plain, plain_draft, _ = fake_model()
+    plain.invoke("q")
+    assert "multiply" not in plain_draft.calls[0].messages[0]["content"]
