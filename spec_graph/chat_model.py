@@ -55,15 +55,22 @@ REASONING_INSTRUCTION = (
     "blank line. Stop when you know what to reply."
 )
 TOOLS_INSTRUCTION = (
-    "Your reply can call these tools. When one of them does what is asked, plan to call it "
-    "(with which arguments) rather than working out its result yourself:"
+    "Your reply can call the tools you have been given. When one of them does what is asked, "
+    "plan to call it (with which arguments) rather than working out its result yourself."
 )
 REPLY_INSTRUCTION = (
-    "Now write your reply to my last message, based on the reasoning above, without "
-    "repeating the reasoning. If a tool is needed, call it."
+    "Now reply to my last message above, based on these notes, without repeating them."
+)
+REPLY_WITH_TOOLS_INSTRUCTION = (
+    "Act on these notes now: if they plan a tool call, make that call (nothing has been "
+    "called yet); otherwise reply to my last message above without repeating the notes."
 )
 # Settings a caller may override per call (invoke kwargs or .bind()).
-_REASONING_KWARGS = frozenset(ReasoningConfig.model_fields) - {"draft_sampling", "target_sampling"}
+_REASONING_KWARGS = frozenset(ReasoningConfig.model_fields) - {
+    "draft_sampling",
+    "target_sampling",
+    "tools",
+}
 
 
 def _chat_reasoning_defaults() -> ReasoningConfig:
@@ -243,6 +250,8 @@ class SpeculativeReasoningChatModel(BaseChatModel):
         reasoner = self._reasoner()
         wire = _to_wire(messages)
         reasoning_messages = _with_reasoning_instruction(wire, call.tools)
+        if call.tools:
+            call.reasoning["tools"] = call.tools
         steps: list[str] = []
         result: ReasoningResult | None = None
         async for item in reasoner.astream(
@@ -258,11 +267,7 @@ class SpeculativeReasoningChatModel(BaseChatModel):
                 result = item
         assert result is not None
         reply_messages = (
-            [
-                *reasoning_messages,
-                {"role": "assistant", "content": chain_prefix(steps, "\n\n").rstrip()},
-                {"role": "user", "content": REPLY_INSTRUCTION},
-            ]
+            [*reasoning_messages, {"role": "user", "content": _reply_request(steps, call.tools)}]
             if steps
             else wire
         )
@@ -495,16 +500,12 @@ def _with_reasoning_instruction(
 ) -> list[dict[str, Any]]:
     """Put the step-by-step instruction in the system message (same prefix for every call).
 
-    With tools bound, the instruction lists them: the reasoning then plans which tool the reply
-    should call instead of working out by hand what the tool would compute.
+    With tools bound, the models also see the tools while reasoning (the chat template lists
+    them) and are told to plan a call rather than work out by hand what the tool computes.
     """
     instruction = REASONING_INSTRUCTION
     if tools:
-        listed = "\n".join(
-            f"- {t['function']['name']}: {t['function'].get('description', '').strip()}"
-            for t in tools
-        )
-        instruction += f"\n\n{TOOLS_INSTRUCTION}\n{listed}"
+        instruction += f"\n\n{TOOLS_INSTRUCTION}"
     messages = list(wire)
     if messages and messages[0]["role"] == "system":
         text = f"{messages[0]['content']}\n\n{instruction}".strip()
@@ -512,6 +513,17 @@ def _with_reasoning_instruction(
     else:
         messages.insert(0, {"role": "system", "content": instruction})
     return messages
+
+
+def _reply_request(steps: Sequence[str], tools: Sequence[dict[str, Any]] | None) -> str:
+    """The last turn of the reply request: the kept reasoning as notes, then what to do.
+
+    The notes go in a user turn, not an assistant turn: after an assistant turn that already
+    "planned" a tool call, models answer as if the call had happened.
+    """
+    notes = chain_prefix(steps, "\n\n").rstrip()
+    then = REPLY_WITH_TOOLS_INSTRUCTION if tools else REPLY_INSTRUCTION
+    return f"Your reasoning so far (private notes):\n<reasoning>\n{notes}\n</reasoning>\n\n{then}"
 
 
 def _reasoning_chunk(text: str) -> ChatGenerationChunk:

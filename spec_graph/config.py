@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from enum import Enum
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -114,6 +114,9 @@ class ReasoningConfig(BaseModel):
     target_sampling: SamplingConfig = SamplingConfig()
     system_prompt: str | None = None
     """Optional system message for both models."""
+    tools: list[dict[str, Any]] | None = None
+    """OpenAI-format tools shown to both models while reasoning (never called there), so the
+    chain can plan tool calls; the chat model sets them from ``bind_tools``."""
 
 
 class _RoleEndpoint(BaseModel):

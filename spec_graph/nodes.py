@@ -158,6 +158,7 @@ async def _write_step(
         max_tokens=_step_max_tokens(state, config),
         stop=[config.step_delimiter],
         sampling=config.draft_sampling if role == "draft" else config.target_sampling,
+        tools=config.tools,
     )
 
 
@@ -184,7 +185,7 @@ async def judge(state: SpecState, runtime: Runtime[SpecContext]) -> dict[str, An
         conversation(state, config), _texts(state), candidate.text, config.step_delimiter
     )
     token = await ctx.target.next_token(
-        messages, prefix=reply_prefix, top_logprobs=config.judge_top_logprobs
+        messages, prefix=reply_prefix, top_logprobs=config.judge_top_logprobs, tools=config.tools
     )
     verdict = score_from_logprobs(token.top_logprobs, config.score_method)
     judged = candidate.model_copy(

@@ -84,9 +84,12 @@ class ScriptedFakeBackend:
         max_tokens: int,
         stop: Sequence[str],
         sampling: SamplingConfig,
+        tools: Sequence[dict[str, Any]] | None = None,
     ) -> Generation:
         """Return the next scripted step (or the answer, when the prefix opens a boxed answer)."""
-        self.calls.append(FakeCall("generate", list(messages), prefix, max_tokens, tuple(stop)))
+        self.calls.append(
+            FakeCall("generate", list(messages), prefix, max_tokens, tuple(stop), {"tools": tools})
+        )
         if self.delay_s:
             await asyncio.sleep(self.delay_s)
         is_answer = prefix.endswith("\\boxed{")
@@ -97,10 +100,15 @@ class ScriptedFakeBackend:
         return Generation(text=text, finish_reason="stop", completion_tokens=len(tokens))
 
     async def next_token(
-        self, messages: Sequence[ChatMessage], *, prefix: str, top_logprobs: int
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        prefix: str,
+        top_logprobs: int,
+        tools: Sequence[dict[str, Any]] | None = None,
     ) -> NextToken:
         """Return the next scripted judge output."""
-        self.calls.append(FakeCall("next_token", list(messages), prefix, 1, ()))
+        self.calls.append(FakeCall("next_token", list(messages), prefix, 1, (), {"tools": tools}))
         if self.delay_s:
             await asyncio.sleep(self.delay_s)
         scripted = self.scores.popleft() if self.scores else None

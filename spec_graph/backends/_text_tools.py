@@ -11,15 +11,11 @@ text.
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from collections.abc import Sequence
 from typing import Any
 
 __all__ = ["forced_call_format", "parse_tool_calls"]
-
-_FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.S)
-_TAGGED = re.compile(r"<tool_call>\s*(.*?)\s*</tool_call>", re.S)
 
 
 def forced_call_format(tools: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -40,26 +36,33 @@ def forced_call_format(tools: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 
 def parse_tool_calls(text: str, tools: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Tool calls written as text (``[{"id", "name", "args"}]``), or [] if the text is an answer."""
+    """Tool calls written as text (``[{"id", "name", "args"}]``), or [] if the text is an answer.
+
+    Scans for JSON objects anywhere in the text (bare, in a ```json fence, in ``<tool_call>``
+    tags, or with the doubled outer braces some models copy from their template's example)
+    and keeps those that name a bound tool with object arguments.
+    """
     names = {tool["function"]["name"] for tool in tools}
-    candidates = _TAGGED.findall(text) or _FENCE.findall(text) or [text]
+    decoder = json.JSONDecoder()
     calls: list[dict[str, Any]] = []
-    for candidate in candidates:
+    position = 0
+    while (start := text.find("{", position)) >= 0:
         try:
-            data = json.loads(candidate.strip())
+            item, end = decoder.raw_decode(text, start)
         except ValueError:
+            position = start + 1
             continue
-        for item in data if isinstance(data, list) else [data]:
-            if not isinstance(item, dict) or item.get("name") not in names:
+        position = end
+        if not isinstance(item, dict) or item.get("name") not in names:
+            continue
+        args = item.get("arguments", item.get("parameters", {}))
+        if isinstance(args, str):
+            try:
+                args = json.loads(args)
+            except ValueError:
                 continue
-            args = item.get("arguments", item.get("parameters", {}))
-            if isinstance(args, str):
-                try:
-                    args = json.loads(args)
-                except ValueError:
-                    continue
-            if isinstance(args, dict):
-                calls.append(
-                    {"id": f"call_{uuid.uuid4().hex[:12]}", "name": item["name"], "args": args}
-                )
+        if isinstance(args, dict):
+            calls.append(
+                {"id": f"call_{uuid.uuid4().hex[:12]}", "name": item["name"], "args": args}
+            )
     return calls

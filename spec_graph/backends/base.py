@@ -86,12 +86,21 @@ class ModelBackend(Protocol):
         max_tokens: int,
         stop: Sequence[str],
         sampling: SamplingConfig,
+        tools: Sequence[dict[str, Any]] | None = None,
     ) -> Generation:
-        """Continue the assistant message ``prefix`` until a stop string or ``max_tokens``."""
+        """Continue the assistant message ``prefix`` until a stop string or ``max_tokens``.
+
+        ``tools`` are shown to the model (chat template) but never called here.
+        """
         ...
 
     async def next_token(
-        self, messages: Sequence[ChatMessage], *, prefix: str, top_logprobs: int
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        prefix: str,
+        top_logprobs: int,
+        tools: Sequence[dict[str, Any]] | None = None,
     ) -> NextToken:
         """The log-probabilities of the first token after ``prefix``."""
         ...

@@ -92,6 +92,7 @@ class OpenAICompatibleBackend:
         max_tokens: int,
         stop: Sequence[str],
         sampling: SamplingConfig,
+        tools: Sequence[dict[str, Any]] | None = None,
     ) -> Generation:
         """Continue ``prefix`` (the unfinished assistant message) after ``messages``."""
         params: dict[str, Any] = {
@@ -99,6 +100,7 @@ class OpenAICompatibleBackend:
             "stop": list(stop) or None,
             "temperature": sampling.temperature,
             "top_p": sampling.top_p,
+            **_shown_tools(tools),
         }
         if sampling.seed is not None:
             params["seed"] = sampling.seed
@@ -112,10 +114,20 @@ class OpenAICompatibleBackend:
         )
 
     async def next_token(
-        self, messages: Sequence[ChatMessage], *, prefix: str, top_logprobs: int
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        prefix: str,
+        top_logprobs: int,
+        tools: Sequence[dict[str, Any]] | None = None,
     ) -> NextToken:
         """Greedy first token after ``prefix`` with its top-k alternatives."""
-        params: dict[str, Any] = {"max_tokens": 1, "temperature": 0.0, "logprobs": True}
+        params: dict[str, Any] = {
+            "max_tokens": 1,
+            "temperature": 0.0,
+            "logprobs": True,
+            **_shown_tools(tools),
+        }
         started = time.perf_counter()
         data = await self._complete(messages, prefix, params, top_logprobs=top_logprobs)
         if not data["top_logprobs"]:
@@ -260,8 +272,8 @@ class OpenAICompatibleBackend:
                 f"(llama.cpp); {self.endpoint.base_url} is a {profile.name!r} server: use 'chat'"
             )
             raise BackendError(msg)
-        prompt = await self._apply_template(messages, prefix)
-        params = {k: v for k, v in params.items() if k != "logprobs"}
+        prompt = await self._apply_template(messages, prefix, params.get("tools"))
+        params = {k: v for k, v in params.items() if k not in ("logprobs", "tools", "tool_choice")}
         if top_logprobs is not None:
             params["logprobs"] = top_logprobs
         with self._converted_errors("POST /completions"):
@@ -278,15 +290,20 @@ class OpenAICompatibleBackend:
             "top_logprobs": _raw_top_logprobs(choice.logprobs),
         }
 
-    async def _apply_template(self, messages: Sequence[ChatMessage], prefix: str) -> str:
+    async def _apply_template(
+        self, messages: Sequence[ChatMessage], prefix: str, tools: Any = None
+    ) -> str:
         """Render the chat template on the server, ending inside the assistant's turn."""
         root = self.endpoint.base_url.removesuffix("/v1")
-        body: list[Any] = list(messages)
+        wire: list[Any] = list(messages)
         if prefix:
-            body.append({"role": "assistant", "content": prefix})
+            wire.append({"role": "assistant", "content": prefix})
+        body: dict[str, Any] = {"messages": wire}
+        if tools:
+            body["tools"] = tools
         with self._converted_errors("POST /apply-template"):
             response = await self._client.post(
-                f"{root}/apply-template", cast_to=httpx.Response, body={"messages": body}
+                f"{root}/apply-template", cast_to=httpx.Response, body=body
             )
         prompt = response.json().get("prompt")
         if not isinstance(prompt, str) or not prompt:
@@ -308,6 +325,14 @@ class OpenAICompatibleBackend:
             detail = _short(e.response.text if e.response is not None else str(e))
             msg = f"{what} at {url} failed with HTTP {e.status_code} (model {self.model_name!r}): {detail}"
             raise BackendError(msg) from e
+
+
+def _shown_tools(tools: Sequence[dict[str, Any]] | None) -> dict[str, Any]:
+    """Request fields that show ``tools`` to the model without letting it call one.
+
+    Reasoning steps and the judge then see the same prompt (tools in the template) as the reply.
+    """
+    return {"tools": list(tools), "tool_choice": "none"} if tools else {}
 
 
 def _resolve_text_tools(text: str, tools: Sequence[dict[str, Any]]) -> ReplyChunk:

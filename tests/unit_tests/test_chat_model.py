@@ -73,9 +73,11 @@ def test_history_and_system_prompt_reach_both_models():
     assert [m["role"] for m in sent] == ["system", "user", "assistant", "user"]
     assert sent[2]["content"] == "Hello!"
     reply_call = next(c for c in target.calls if c.kind == "stream_reply")
-    assert reply_call.messages[:4] == sent
-    assert reply_call.messages[-2] == {"role": "assistant", "content": "Think one.\n\nFixed two."}
-    assert reply_call.messages[-1] == {"role": "user", "content": REPLY_INSTRUCTION}
+    assert reply_call.messages[:4] == sent  # same prefix as the reasoning: cached
+    last = reply_call.messages[-1]
+    assert last["role"] == "user"
+    assert "<reasoning>\nThink one.\n\nFixed two.\n</reasoning>" in last["content"]
+    assert last["content"].endswith(REPLY_INSTRUCTION)
 
 
 def test_stream_reasoning_first_then_contiguous_text_then_last_chunk():
@@ -290,7 +292,7 @@ def test_as_a_langgraph_node_only_its_own_message_streams():
     assert all(ns[0].startswith("llm:") for ns, _ in inner if ns)
 
 
-def test_bound_tools_are_listed_for_the_reasoning():
+def test_bound_tools_are_shown_while_reasoning():
     model, draft, _ = fake_model(replies=([{"name": "multiply", "args": {"a": 2, "b": 3}}],))
 
     def multiply(a: float, b: float) -> float:
@@ -298,8 +300,39 @@ def test_bound_tools_are_listed_for_the_reasoning():
         return a * b
 
     model.bind_tools([multiply]).invoke("What is 2 times 3?")
-    system = draft.calls[0].messages[0]["content"]
-    assert "- multiply: Multiply two numbers exactly." in system
+    shown = draft.calls[0].extra["tools"]
+    assert [t["function"]["name"] for t in shown] == ["multiply"]
+    assert "tools you have been given" in draft.calls[0].messages[0]["content"]
     plain, plain_draft, _ = fake_model()
     plain.invoke("q")
-    assert "multiply" not in plain_draft.calls[0].messages[0]["content"]
+    assert plain_draft.calls[0].extra["tools"] is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('<tool_call>\n{"name": "add", "arguments": {"a": 1}}\n</tool_call>', [("add", {"a": 1})]),
+        ('```json\n{"name": "add", "arguments": {"a": 1}}\n```', [("add", {"a": 1})]),
+        ('{{"name": "add", "arguments": {"a": 1}}}}', [("add", {"a": 1})]),
+        ('{"name": "add", "arguments": "{\\"a\\": 1}"}', [("add", {"a": 1})]),
+        ('{"name": "delete_everything", "arguments": {}}', []),
+        ("The answer is 4.", []),
+    ],
+)
+def test_text_tool_calls_are_parsed_only_for_bound_tools(text, expected):
+    from spec_graph.backends._text_tools import parse_tool_calls
+
+    tools = [{"type": "function", "function": {"name": "add", "parameters": {"type": "object"}}}]
+    assert [(c["name"], c["args"]) for c in parse_tool_calls(text, tools)] == expected
+
+
+def test_text_tool_call_after_prose_with_doubled_braces():
+    from spec_graph.backends._text_tools import parse_tool_calls
+
+    tools = [
+        {"type": "function", "function": {"name": "multiply", "parameters": {"type": "object"}}}
+    ]
+    text = 'Here is the call:\n{{"name": "multiply", "arguments": {"a": 1234.5, "b": 67.8}}'
+    assert [(c["name"], c["args"]) for c in parse_tool_calls(text, tools)] == [
+        ("multiply", {"a": 1234.5, "b": 67.8})
+    ]
