@@ -22,7 +22,12 @@ from typing import Any, Literal
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LangSmithParams, LanguageModelInput
 from langchain_core.language_models.chat_models import agenerate_from_stream, generate_from_stream
-from langchain_core.messages import AIMessageChunk, BaseMessage, convert_to_openai_messages
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    convert_to_openai_messages,
+)
 from langchain_core.messages.tool import tool_call_chunk
 from langchain_core.output_parsers import JsonOutputParser, PydanticOutputParser
 from langchain_core.output_parsers.openai_tools import (
@@ -62,8 +67,9 @@ REPLY_INSTRUCTION = (
     "Now reply to my last message above, based on these notes, without repeating them."
 )
 REPLY_WITH_TOOLS_INSTRUCTION = (
-    "Act on these notes now: if they plan a tool call, make that call (nothing has been "
-    "called yet); otherwise reply to my last message above without repeating the notes."
+    "Act on these notes now: if they plan a tool call whose result is not in the conversation "
+    "yet, make that call; otherwise reply to my last message, using the tool results above, "
+    "without repeating the notes."
 )
 # Settings a caller may override per call (invoke kwargs or .bind()).
 _REASONING_KWARGS = frozenset(ReasoningConfig.model_fields) - {
@@ -481,7 +487,16 @@ class _CallSettings:
 
 
 def _to_wire(messages: list[BaseMessage]) -> list[dict[str, Any]]:
-    """LangChain messages -> OpenAI dicts; only text content is supported."""
+    """LangChain messages -> OpenAI dicts; only text content is supported.
+
+    An AI message's own reasoning and tool-call content blocks (``output_version="v1"``) are
+    dropped from its content: the reasoning is not fed back, and the calls travel in
+    ``tool_calls``.
+    """
+    messages = [
+        m.model_copy(update={"content": m.text}) if isinstance(m, AIMessage) else m
+        for m in messages
+    ]
     wire = convert_to_openai_messages(messages, text_format="string")
     for message in wire:
         content = message.get("content")

@@ -336,3 +336,20 @@ def test_text_tool_call_after_prose_with_doubled_braces():
     assert [(c["name"], c["args"]) for c in parse_tool_calls(text, tools)] == [
         ("multiply", {"a": 1234.5, "b": 67.8})
     ]
+
+
+def test_v1_ai_messages_in_history_keep_text_and_tool_calls_only():
+    model, draft, _ = fake_model()
+    ai = AIMessage(
+        content=[
+            {"type": "reasoning", "reasoning": "secret chain"},
+            {"type": "text", "text": "Calling."},
+            {"type": "tool_call", "id": "c1", "name": "add", "args": {"a": 1}},
+        ],
+        tool_calls=[{"name": "add", "args": {"a": 1}, "id": "c1"}],
+    )
+    model.invoke([HumanMessage("1+?"), ai, ToolMessage("2", tool_call_id="c1")])
+    sent = draft.calls[0].messages
+    assert sent[2]["content"] == "Calling."
+    assert sent[2]["tool_calls"][0]["id"] == "c1"
+    assert "secret chain" not in str(sent)
