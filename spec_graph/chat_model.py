@@ -67,9 +67,9 @@ REPLY_INSTRUCTION = (
     "Now reply to my last message above, based on these notes, without repeating them."
 )
 REPLY_WITH_TOOLS_INSTRUCTION = (
-    "Act on these notes now: if they plan a tool call whose result is not in the conversation "
-    "yet, make that call; otherwise reply to my last message, using the tool results above, "
-    "without repeating the notes."
+    "Act on these notes now. If they plan a tool call whose result is not in the conversation "
+    "yet, make that call. If the tool results are already above, answer my question directly "
+    "with those results (state the values), without repeating the notes."
 )
 # Settings a caller may override per call (invoke kwargs or .bind()).
 _REASONING_KWARGS = frozenset(ReasoningConfig.model_fields) - {
