@@ -64,7 +64,8 @@ TOOLS_INSTRUCTION = (
     "plan to call it (with which arguments) rather than working out its result yourself."
 )
 REPLY_INSTRUCTION = (
-    "Now reply to my last message above, based on these notes, without repeating them."
+    "Now write your reply to my last message, based on the reasoning above, without "
+    "repeating the reasoning."
 )
 REPLY_WITH_TOOLS_INSTRUCTION = (
     "Act on these notes now. If they plan a tool call whose result is not in the conversation "
@@ -272,11 +273,7 @@ class SpeculativeReasoningChatModel(BaseChatModel):
             else:
                 result = item
         assert result is not None
-        reply_messages = (
-            [*reasoning_messages, {"role": "user", "content": _reply_request(steps, call.tools)}]
-            if steps
-            else wire
-        )
+        reply_messages = _reply_messages(wire, reasoning_messages, steps, call)
         usage = {"prompt_tokens": 0, "completion_tokens": 0, "cached_tokens": 0}
         finish_reason = None
         text_emitted = False
@@ -530,15 +527,34 @@ def _with_reasoning_instruction(
     return messages
 
 
-def _reply_request(steps: Sequence[str], tools: Sequence[dict[str, Any]] | None) -> str:
-    """The last turn of the reply request: the kept reasoning as notes, then what to do.
+def _reply_messages(
+    wire: list[dict[str, Any]],
+    reasoning_messages: list[dict[str, Any]],
+    steps: Sequence[str],
+    call: _CallSettings,
+) -> list[dict[str, Any]]:
+    """The request for the reply, after the kept reasoning ``steps``.
 
-    The notes go in a user turn, not an assistant turn: after an assistant turn that already
-    "planned" a tool call, models answer as if the call had happened.
+    By default the reasoning stays the model's own (assistant) turn, exactly as the servers
+    cached it, followed by a short user turn asking for the reply. When the model must *choose*
+    whether to call a tool (tools bound, tool_choice not forced), the reasoning goes into the
+    user turn as notes instead: after an assistant turn that "planned" a call, models answer
+    as if the call had already happened (seen with Qwen2.5-Coder-1.5B).
     """
+    if not steps:
+        return wire
     notes = chain_prefix(steps, "\n\n").rstrip()
-    then = REPLY_WITH_TOOLS_INSTRUCTION if tools else REPLY_INSTRUCTION
-    return f"Your reasoning so far (private notes):\n<reasoning>\n{notes}\n</reasoning>\n\n{then}"
+    if call.tools and call.tool_choice not in ("required", "none"):
+        request = (
+            "Your reasoning so far (private notes):\n<reasoning>\n"
+            f"{notes}\n</reasoning>\n\n{REPLY_WITH_TOOLS_INSTRUCTION}"
+        )
+        return [*reasoning_messages, {"role": "user", "content": request}]
+    return [
+        *reasoning_messages,
+        {"role": "assistant", "content": notes},
+        {"role": "user", "content": REPLY_INSTRUCTION},
+    ]
 
 
 def _reasoning_chunk(text: str) -> ChatGenerationChunk:
