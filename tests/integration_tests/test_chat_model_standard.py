@@ -91,6 +91,26 @@ class TestSpeculativeReasoningChatModelIntegration(_SpecGraphStandardTests):
     def test_agent_loop(self, model: BaseChatModel) -> None:
         super().test_agent_loop(model)
 
+    @pytest.mark.xfail(
+        strict=False,
+        reason=TINY_LIMIT.format(
+            what="reliably end a free-text string argument of a forced tool call: it sometimes "
+            "loops inside the string until max_tokens and the call is cut off (flaky, so not strict)"
+        ),
+    )
+    def test_tool_choice(self, model: BaseChatModel) -> None:
+        super().test_tool_choice(model)
+
+    @pytest.mark.xfail(
+        strict=False,
+        reason=TINY_LIMIT.format(
+            what="reliably end a free-text string argument of a forced tool call: it sometimes "
+            "loops inside the string until max_tokens and the call is cut off (flaky, so not strict)"
+        ),
+    )
+    def test_bind_runnables_as_tools(self, model: BaseChatModel) -> None:
+        super().test_bind_runnables_as_tools(model)
+
     @pytest.mark.xfail(reason=TINY_LIMIT.format(what="copy non-ASCII text into tool arguments"))
     def test_unicode_tool_call_integration(self, model: BaseChatModel, *args, **kwargs) -> None:
         super().test_unicode_tool_call_integration(model, *args, **kwargs)
