@@ -17,6 +17,12 @@ TINY_LIMIT = (
 )
 
 
+FORCED_CALL_LIMIT = TINY_LIMIT.format(
+    what="reliably end a free-text string argument of a forced tool call: it sometimes loops "
+    "inside the string until max_tokens and the call is cut off (flaky, so not strict)"
+)
+
+
 class _SpecGraphStandardTests(ChatModelIntegrationTests):
     """What spec-graph's chat model supports; subclasses pick the models."""
 
@@ -91,23 +97,11 @@ class TestSpeculativeReasoningChatModelIntegration(_SpecGraphStandardTests):
     def test_agent_loop(self, model: BaseChatModel) -> None:
         super().test_agent_loop(model)
 
-    @pytest.mark.xfail(
-        strict=False,
-        reason=TINY_LIMIT.format(
-            what="reliably end a free-text string argument of a forced tool call: it sometimes "
-            "loops inside the string until max_tokens and the call is cut off (flaky, so not strict)"
-        ),
-    )
+    @pytest.mark.xfail(strict=False, reason=FORCED_CALL_LIMIT)
     def test_tool_choice(self, model: BaseChatModel) -> None:
         super().test_tool_choice(model)
 
-    @pytest.mark.xfail(
-        strict=False,
-        reason=TINY_LIMIT.format(
-            what="reliably end a free-text string argument of a forced tool call: it sometimes "
-            "loops inside the string until max_tokens and the call is cut off (flaky, so not strict)"
-        ),
-    )
+    @pytest.mark.xfail(strict=False, reason=FORCED_CALL_LIMIT)
     def test_bind_runnables_as_tools(self, model: BaseChatModel) -> None:
         super().test_bind_runnables_as_tools(model)
 
