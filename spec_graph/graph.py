@@ -23,9 +23,7 @@ from spec_graph import nodes
 from spec_graph.nodes import SpecContext
 from spec_graph.state import SpecState
 
-__all__ = ["NODE_NAMES", "build_graph"]
-
-NODE_NAMES = ("draft", "judge", "accept", "correct", "answer")
+__all__ = ["build_graph"]
 
 
 def build_graph(
