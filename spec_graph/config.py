@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = [
     "EndpointConfig",
+    "JudgeName",
     "ReasoningConfig",
     "SamplingConfig",
     "ScoreMethod",
@@ -36,6 +37,9 @@ class Strategy(str, Enum):
     DRAFT_ONLY = "draft-only"
     """Draft writes every step, nobody judges (the lower baseline)."""
 
+
+JudgeName = Literal["specreason", "yesno", "inline", "reviewer"]
+"""Judge formulations (`spec_graph.judges`): how the target is asked about a draft step."""
 
 ScoreMethod = Literal["greedy", "average"]
 """``greedy``: the most probable digit; ``average``: expected value over the digit tokens."""
@@ -96,6 +100,8 @@ class ReasoningConfig(BaseModel):
     strategy: Strategy = Strategy.SPECREASON
     threshold: float = Field(default=7.0, ge=0.0, le=9.0)
     """Accept a draft step when its judge score is at least this (0-9)."""
+    judge: JudgeName = "specreason"
+    """How the target judges a step (`spec_graph.judges`); all map to the same 0-9 scale."""
     score_method: ScoreMethod = "greedy"
     judge_top_logprobs: int = Field(default=10, ge=1, le=20)
     """How many alternatives of the score token to read (digits outside them count as 0)."""

@@ -15,8 +15,8 @@ from langgraph.runtime import Runtime
 
 from spec_graph.backends.base import Generation, ModelBackend
 from spec_graph.config import ReasoningConfig, Strategy
-from spec_graph.prompts import ChatMessage, chain_prefix, judge_messages, problem_messages
-from spec_graph.scoring import score_from_logprobs
+from spec_graph.judges import JUDGES
+from spec_graph.prompts import ChatMessage, chain_prefix, problem_messages
 from spec_graph.state import Candidate, SpecState, Step, StopReason
 
 __all__ = [
@@ -176,18 +176,22 @@ async def draft(state: SpecState, runtime: Runtime[SpecContext]) -> dict[str, An
 
 
 async def judge(state: SpecState, runtime: Runtime[SpecContext]) -> dict[str, Any]:
-    """The target scores the candidate step: one greedy token, read from its top logprobs."""
+    """The target scores the candidate step: one greedy token, read from its top logprobs.
+
+    The question asked and the reading of the answer are ``config.judge``'s formulation.
+    """
     ctx = runtime.context
     config = ctx.config
     candidate = state["candidate"]
     assert candidate is not None, "judge runs only after draft"
-    messages, reply_prefix = judge_messages(
+    formulation = JUDGES[config.judge]
+    messages, reply_prefix = formulation.request(
         conversation(state, config), _texts(state), candidate.text, config.step_delimiter
     )
     token = await ctx.target.next_token(
         messages, prefix=reply_prefix, top_logprobs=config.judge_top_logprobs, tools=config.tools
     )
-    verdict = score_from_logprobs(token.top_logprobs, config.score_method)
+    verdict = formulation.score(token.top_logprobs, config.score_method)
     judged = candidate.model_copy(
         update={
             "judged": True,

@@ -6,7 +6,8 @@ import pytest
 
 from spec_graph import OpenAICompatibleBackend, SamplingConfig, ServerUnavailableError
 from spec_graph.config import EndpointConfig
-from spec_graph.prompts import judge_messages, problem_messages
+from spec_graph.judges import JUDGES
+from spec_graph.prompts import problem_messages
 from spec_graph.scoring import score_from_logprobs
 
 GREEDY = SamplingConfig(temperature=0.0)
@@ -56,7 +57,7 @@ async def test_chat_and_completions_shapes_agree(tiny):
 
 
 async def test_judge_reads_a_score_from_real_logprobs(backend):
-    messages, reply = judge_messages(
+    messages, reply = JUDGES["specreason"].request(
         problem_messages(QUESTION),
         ["Tom starts with 3 apples."],
         "He buys 5 more, so 3 + 5 = 8.",

@@ -11,7 +11,8 @@ import pytest
 from vllm_server import vllm_endpoint  # noqa: F401  (session fixture)
 
 from spec_graph import EndpointConfig, OpenAICompatibleBackend, SamplingConfig, SpeculativeReasoner
-from spec_graph.prompts import judge_messages, problem_messages
+from spec_graph.judges import JUDGES
+from spec_graph.prompts import problem_messages
 from spec_graph.scoring import score_from_logprobs
 
 pytestmark = pytest.mark.vllm
@@ -43,7 +44,7 @@ async def test_vllm_is_detected_and_continues_the_assistant_message(vllm_target)
 
 async def test_vllm_judge_scores_from_logprobs(vllm_target):
     backend = OpenAICompatibleBackend(vllm_target)
-    messages, reply = judge_messages(
+    messages, reply = JUDGES["specreason"].request(
         problem_messages(QUESTION), ["Tom starts with 3 apples."], "3 + 5 = 8.", "\n\n"
     )
     token = await backend.next_token(messages, prefix=reply, top_logprobs=10)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from spec_graph import ReasoningConfig, SpeculativeReasoner, Strategy, build_graph
-from spec_graph.prompts import JUDGE_INSTRUCTION, JUDGE_REPLY_PREFIX
+from spec_graph.judges import JUDGES
+from spec_graph.prompts import JUDGE_INSTRUCTION
 from spec_graph.testing import ScriptedFakeBackend
 
 
@@ -150,7 +151,7 @@ async def test_chain_is_sent_as_unfinished_assistant_message_and_judge_prompt_is
     assert draft.calls[1].prefix == "first\n\n"
     assert draft.calls[1].stop == ("\n\n",)
     judge = [c for c in target.calls if c.kind == "next_token"][1]
-    assert judge.prefix == JUDGE_REPLY_PREFIX
+    assert judge.prefix == JUDGES["specreason"].reply_prefix
     *_, assistant, instruction = judge.messages
     assert assistant == {"role": "assistant", "content": "first\n\nsecond \\boxed{2}"}
     assert instruction == {"role": "user", "content": JUDGE_INSTRUCTION}
