@@ -20,6 +20,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from rich.table import Table
 
 from spec_graph.backends.openai_compat import OpenAICompatibleBackend
+from spec_graph.bench.report import GPU_PRESETS, GpuCostModel
 from spec_graph.config import EndpointConfig, ReasoningConfig, SpecGraphSettings, Strategy
 from spec_graph.errors import SpecGraphError, UserError
 from spec_graph.local import LOCAL_PROFILES, EmbeddedModels, get_profile
@@ -104,6 +105,61 @@ def _endpoint(
         return EndpointConfig.model_validate(base)
     except ValueError as e:
         raise UserError(f"invalid --{role}-url: {e.errors()[0]['msg']}") from e  # type: ignore[attr-defined]
+
+
+class _ModelServers:
+    """The draft and target endpoints: given URLs, or embedded servers started for the rest.
+
+    A context manager: embedded models are fetched (with progress bars) and started on entry,
+    stopped on exit, Ctrl-C included.
+    """
+
+    def __init__(
+        self,
+        profile: str,
+        *,
+        draft: EndpointConfig | None,
+        target: EndpointConfig | None,
+        draft_gguf: Path | None = None,
+        target_gguf: Path | None = None,
+        quiet: bool = False,
+    ) -> None:
+        self.profile = get_profile(profile)
+        self._given = {"draft": draft, "target": target}
+        self._ggufs = {"draft_gguf": draft_gguf, "target_gguf": target_gguf}
+        self._quiet = quiet
+        self._embedded: EmbeddedModels | None = None
+
+    def __enter__(self) -> _ModelServers:
+        if all(self._given.values()):
+            return self
+        with _DownloadProgress() as progress:
+            embedded = EmbeddedModels(self.profile.name, progress=progress, **self._ggufs)
+            if not self._quiet:
+                err.print(
+                    f"[dim]starting embedded llama.cpp servers ({self.profile.description})[/]"
+                )
+            self._embedded = embedded.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._embedded is not None:
+            self._embedded.close()
+            self._embedded = None
+
+    @property
+    def draft(self) -> EndpointConfig:
+        """The draft endpoint (given, or the embedded server's)."""
+        return self._given["draft"] or self._require().draft
+
+    @property
+    def target(self) -> EndpointConfig:
+        """The target endpoint (given, or the embedded server's)."""
+        return self._given["target"] or self._require().target
+
+    def _require(self) -> EmbeddedModels:
+        assert self._embedded is not None, "use _ModelServers as a context manager"
+        return self._embedded
 
 
 def _step_line(step: Step) -> str:
@@ -244,39 +300,25 @@ def ask(
         config = ReasoningConfig.model_validate({**settings.reasoning.model_dump(), **overrides})
     except ValueError as e:
         raise UserError(f"invalid settings: {e}") from e
-    endpoints = {
-        "draft": _endpoint("draft", draft_url, draft_model, settings, timeout),
-        "target": _endpoint("target", target_url, target_model, settings, timeout),
-    }
-    local_profile = get_profile(profile or settings.profile)
-    needs_local = any(e is None for e in endpoints.values())
-    embedded: AbstractContextManager[Any] = nullcontext()
-    if needs_local:
-        progress = _DownloadProgress()
-        with progress:
-            embedded = EmbeddedModels(
-                local_profile.name,
-                draft_gguf=draft_gguf,
-                target_gguf=target_gguf,
-                progress=progress,
-            )
-            if not as_json:
-                err.print(
-                    f"[dim]starting embedded llama.cpp servers ({local_profile.description})[/]"
-                )
-            embedded.__enter__()
+    servers = _ModelServers(
+        profile or settings.profile,
+        draft=_endpoint("draft", draft_url, draft_model, settings, timeout),
+        target=_endpoint("target", target_url, target_model, settings, timeout),
+        draft_gguf=draft_gguf,
+        target_gguf=target_gguf,
+        quiet=as_json,
+    )
     try:
-        draft = endpoints["draft"] or embedded.draft  # type: ignore[union-attr]
-        target = endpoints["target"] or embedded.target  # type: ignore[union-attr]
-        reasoner = SpeculativeReasoner(
-            OpenAICompatibleBackend(draft), OpenAICompatibleBackend(target), config
-        )
-        result = asyncio.run(_run(reasoner, question, as_json))
+        with servers:
+            reasoner = SpeculativeReasoner(
+                OpenAICompatibleBackend(servers.draft),
+                OpenAICompatibleBackend(servers.target),
+                config,
+            )
+            result = asyncio.run(_run(reasoner, question, as_json))
     except KeyboardInterrupt:
         err.print("[yellow]interrupted[/]")
         raise typer.Exit(130) from None
-    finally:
-        embedded.__exit__(None, None, None)
     if as_json:
         sys.stdout.write(json.dumps(_json_result(result), indent=2) + "\n")
         return
@@ -294,6 +336,249 @@ def _json_result(result: ReasoningResult) -> dict[str, Any]:
             "correct_s": step.correct_s,
         }
     return data
+
+
+DEFAULT_MODES = ("target-only", "draft-only", "specreason")
+
+
+@app.command()
+def bench(
+    data: Annotated[
+        Path, typer.Option(help="JSONL with question and answer per line (e.g. GSM8K).")
+    ],
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Folder for raw.jsonl, summary.json, results.md, plots.")
+    ] = Path("bench-results"),
+    mode: Annotated[
+        list[str] | None,
+        typer.Option(
+            help='A mode: a strategy, then KEY=VALUE settings, e.g. "specreason judge=inline '
+            'threshold=5" (repeatable). Default: target-only, draft-only, specreason.'
+        ),
+    ] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Number of questions.")] = None,
+    offset: Annotated[int, typer.Option(min=0, help="Skip this many questions.")] = 0,
+    seed: Annotated[int | None, typer.Option(help="Shuffle the file with this seed first.")] = None,
+    profile: Annotated[
+        str | None, typer.Option(help=f"Embedded models: {', '.join(LOCAL_PROFILES)}.")
+    ] = None,
+    judge: Annotated[str | None, typer.Option(help="Judge formulation for every mode.")] = None,
+    threshold: Annotated[float | None, typer.Option(min=0, max=9)] = None,
+    temperature: Annotated[
+        float, typer.Option(min=0, max=2, help="Sampling temperature of steps (0: reproducible).")
+    ] = 0.0,
+    token_budget: Annotated[int, typer.Option(min=1, help="Token budget per chain.")] = 1024,
+    max_steps: Annotated[int, typer.Option(min=1, help="Most steps per chain.")] = 32,
+    concurrency: Annotated[
+        str | None,
+        typer.Option(
+            help="Instead of the comparison, run each mode with this many questions in flight "
+            "at once, e.g. 1,4,16: throughput and p50/p95 latency."
+        ),
+    ] = None,
+    gpu: Annotated[
+        list[str] | None,
+        typer.Option(
+            help=f"GPU cost presets to project onto (default: all of {list(GPU_PRESETS)})."
+        ),
+    ] = None,
+    plots: Annotated[bool, typer.Option(help="Write PNG plots.")] = True,
+    draft_url: Annotated[str | None, typer.Option(help="Use a running draft server.")] = None,
+    draft_model: Annotated[str | None, typer.Option(help="Model name on the draft server.")] = None,
+    target_url: Annotated[str | None, typer.Option(help="Use a running target server.")] = None,
+    target_model: Annotated[
+        str | None, typer.Option(help="Model name on the target server.")
+    ] = None,
+    draft_gguf: Annotated[Path | None, typer.Option(help="Embedded draft GGUF file.")] = None,
+    target_gguf: Annotated[Path | None, typer.Option(help="Embedded target GGUF file.")] = None,
+    timeout: Annotated[float, typer.Option(min=1, help="Seconds per server request.")] = 300.0,
+) -> None:
+    """Benchmark modes side by side on the same questions and servers.
+
+    Modes are interleaved per question; each finished (question, mode) lands in OUT/raw.jsonl at once, and a rerun with the same settings skips it (resume). Answers are graded with math-verify.
+
+    Writes OUT/summary.json (accuracy, latency, speedup vs target-only per mode, acceptance, tokens, judge cost, per-node time, the analytic bound, GPU cost projections), OUT/results.md and PNG plots.
+    """
+    from spec_graph.bench import report as bench_report
+    from spec_graph.bench.records import ModeSpec
+    from spec_graph.bench.runner import RunPlan, load_items
+
+    settings = SpecGraphSettings()
+    modes = [ModeSpec.parse(m) for m in (mode or DEFAULT_MODES)]
+    if len({m.name for m in modes}) != len(modes):
+        raise UserError("the same mode is given twice")
+    costs = [_gpu_preset(name) for name in gpu] if gpu else list(GPU_PRESETS.values())
+    levels = _levels(concurrency) if concurrency else None
+    greedy = {"temperature": temperature}
+    base_overrides: dict[str, Any] = {
+        "token_budget": token_budget,
+        "max_steps": max_steps,
+        "draft_sampling": {**settings.reasoning.draft_sampling.model_dump(), **greedy},
+        "target_sampling": {**settings.reasoning.target_sampling.model_dump(), **greedy},
+    }
+    base_overrides.update(
+        {k: v for k, v in {"judge": judge, "threshold": threshold}.items() if v is not None}
+    )
+    try:
+        base = ReasoningConfig.model_validate({**settings.reasoning.model_dump(), **base_overrides})
+    except ValueError as e:
+        raise UserError(f"invalid settings: {e}") from e
+    items = load_items(data, limit=limit, offset=offset, seed=seed)
+    servers = _ModelServers(
+        profile or settings.profile,
+        draft=_endpoint("draft", draft_url, draft_model, settings, timeout),
+        target=_endpoint("target", target_url, target_model, settings, timeout),
+        draft_gguf=draft_gguf,
+        target_gguf=target_gguf,
+    )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        with servers:
+            reasoner = SpeculativeReasoner(
+                OpenAICompatibleBackend(servers.draft),
+                OpenAICompatibleBackend(servers.target),
+                base,
+            )
+            plan = RunPlan(
+                items=items,
+                modes=modes,
+                base=base,
+                draft_model=reasoner.draft.model_name,
+                target_model=reasoner.target.model_name,
+            )
+            if levels is not None:
+                _bench_concurrency(reasoner, plan, levels, out_dir, plots)
+                return
+            records = _bench_compare(reasoner, plan, out_dir)
+    except KeyboardInterrupt:
+        err.print(f"[yellow]interrupted[/]: finished questions are in {out_dir / 'raw.jsonl'}")
+        raise typer.Exit(130) from None
+    summary = bench_report.summarize_run(records, costs=costs)
+    bench_report.write_summary(summary, out_dir / "summary.json")
+    table = bench_report.markdown_table(summary)
+    (out_dir / "results.md").write_text(_results_header(plan, data) + table)
+    written = [out_dir / "summary.json", out_dir / "results.md"]
+    if plots:
+        from spec_graph.bench.plots import write_plots
+
+        written += write_plots(records, summary, out_dir)
+    out.print(table)
+    err.print("[dim]wrote " + ", ".join(str(p) for p in written) + "[/]")
+
+
+def _gpu_preset(name: str) -> GpuCostModel:
+    if name not in GPU_PRESETS:
+        raise UserError(f"unknown GPU preset {name!r}; known: {', '.join(GPU_PRESETS)}")
+    return GPU_PRESETS[name]
+
+
+def _levels(text: str) -> list[int]:
+    try:
+        levels = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise UserError(f"--concurrency takes numbers like 1,4,16, got {text!r}") from None
+    if not levels or min(levels) < 1:
+        raise UserError(f"--concurrency takes numbers >= 1, got {text!r}")
+    return levels
+
+
+def _results_header(plan: Any, data: Path) -> str:
+    ids = [item.id for item in plan.items]
+    return (
+        f"Questions: {len(ids)} from `{data.name}` ({ids[0]} .. {ids[-1]}); "
+        f"draft `{plan.draft_model}`, target `{plan.target_model}`; "
+        f"temperature {plan.base.draft_sampling.temperature}, token budget "
+        f"{plan.base.token_budget}, judge `{plan.base.judge}`, threshold {plan.base.threshold}.\n\n"
+    )
+
+
+def _bench_compare(reasoner: SpeculativeReasoner, plan: Any, out_dir: Path) -> list[Any]:
+    from spec_graph.bench.runner import run_questions
+
+    total = len(plan.items) * len(plan.modes)
+    progress = Progress(
+        TextColumn("[bold]bench"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeRemainingColumn(),
+        TextColumn("{task.description}"),
+        console=err,
+    )
+
+    def on_record(record: Any, records: list[Any]) -> None:
+        progress.update(task, completed=len(records), description=_running_line(records))
+
+    with progress:
+        task = progress.add_task("", total=total)
+        return asyncio.run(
+            _closing(
+                reasoner, run_questions(reasoner, plan, out_dir / "raw.jsonl", on_record=on_record)
+            )
+        )
+
+
+def _running_line(records: list[Any]) -> str:
+    """Running accuracy per mode and speedup vs target-only on the questions both finished."""
+    by_mode: dict[str, list[Any]] = {}
+    for r in records:
+        by_mode.setdefault(r.mode, []).append(r)
+    base = {r.id: r.wall_s for r in by_mode.get("target-only", [])}
+    parts = []
+    for name, rs in by_mode.items():
+        part = f"{name}: {sum(r.correct for r in rs)}/{len(rs)}"
+        common = [r for r in rs if r.id in base]
+        if name != "target-only" and common:
+            mine = sum(r.wall_s for r in common)
+            if mine > 0:
+                part += f" {sum(base[r.id] for r in common) / mine:.2f}x"
+        parts.append(part)
+    return escape(" | ".join(parts))
+
+
+def _bench_concurrency(
+    reasoner: SpeculativeReasoner, plan: Any, levels: list[int], out_dir: Path, plots: bool
+) -> None:
+    from spec_graph.bench.runner import run_concurrency
+
+    progress = Progress(
+        TextColumn("[bold]concurrency"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        console=err,
+    )
+    with progress:
+        task = progress.add_task("", total=len(plan.items) * len(plan.modes) * len(levels))
+        rows = asyncio.run(
+            _closing(
+                reasoner,
+                run_concurrency(
+                    reasoner, plan, levels, on_record=lambda *_: progress.advance(task)
+                ),
+            )
+        )
+    path = out_dir / "concurrency.json"
+    path.write_text(json.dumps([r.model_dump() for r in rows], indent=2) + "\n")
+    table = Table(title="Concurrency")
+    for column in ("mode", "in flight", "questions", "correct", "q/s", "p50 s", "p95 s"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(
+            escape(r.mode), str(r.concurrency), str(r.questions), str(r.correct),
+            f"{r.throughput_qps:.3f}", f"{r.p50_s:.1f}", f"{r.p95_s:.1f}",
+        )  # fmt: skip
+    out.print(table)
+    if plots:
+        from spec_graph.bench.plots import write_concurrency_plot
+
+        write_concurrency_plot([r.model_dump() for r in rows], out_dir / "concurrency.png")
+    err.print(f"[dim]wrote {path}[/]")
+
+
+async def _closing(reasoner: SpeculativeReasoner, work: Any) -> Any:
+    try:
+        return await work
+    finally:
+        await reasoner.aclose()
 
 
 @app.command()

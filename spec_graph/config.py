@@ -105,6 +105,11 @@ class ReasoningConfig(BaseModel):
     score_method: ScoreMethod = "greedy"
     judge_top_logprobs: int = Field(default=10, ge=1, le=20)
     """How many alternatives of the score token to read (digits outside them count as 0)."""
+    pipeline: bool = False
+    """Pipelined speculation: while the target judges step k, the draft already writes step
+    k+1 after the optimistic chain (step k accepted); the early draft is used on acceptance
+    and cancelled on rejection. Pays off when draft and target do not share compute (GPUs);
+    measure it on shared CPU cores (see the README's benchmark)."""
     warmup_steps: int = Field(default=0, ge=0)
     """The first N steps are always written by the target."""
     step_delimiter: str = Field(default="\n\n", min_length=1)

@@ -41,6 +41,13 @@ LOCAL_PROFILES: dict[str, LocalProfile] = {
         target="qwen2.5-coder-1.5b-instruct",
         description="Qwen2.5-Coder 0.5B drafts, 1.5B judges and corrects (1.6 GB download)",
     ),
+    "smol-qwen": LocalProfile(
+        name="smol-qwen",
+        draft="smollm2-135m-instruct",
+        target="qwen2.5-coder-1.5b-instruct",
+        description="SmolLM2-135M drafts, Qwen2.5-Coder 1.5B judges and corrects (step-level "
+        "speculation needs no shared tokenizer)",
+    ),
     "tiny": LocalProfile(
         name="tiny",
         draft="smollm2-135m-instruct",

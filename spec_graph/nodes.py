@@ -7,7 +7,10 @@ a function of the same shape (see `spec_graph.graph.build_graph`).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
+import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -42,6 +45,18 @@ class SpecContext:
     draft: ModelBackend
     target: ModelBackend
     config: ReasoningConfig = field(default_factory=ReasoningConfig)
+    prefetched: dict[str, asyncio.Task[Generation]] = field(default_factory=dict)
+    """Pipelining: early drafts in flight, keyed by the chain they continue (one run's)."""
+
+    async def cancel_prefetched(self) -> None:
+        """Cancel early drafts nobody will use (rejection, end of run); the server stops too."""
+        tasks = list(self.prefetched.values())
+        self.prefetched.clear()
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
 
 
 # -- helpers ---------------------------------------------------------------------------------
@@ -132,15 +147,20 @@ def after_draft_condition(
     return "judge"
 
 
+def _accepted(candidate: Candidate | None, config: ReasoningConfig) -> bool:
+    """Accept when the score reaches the threshold; no verdict (score None) means reject."""
+    return (
+        candidate is not None
+        and candidate.score is not None
+        and candidate.score >= config.threshold
+    )
+
+
 def verdict_condition(
     state: SpecState, runtime: Runtime[SpecContext]
 ) -> Literal["accept", "correct"]:
     """Accept when the score reaches the threshold; no digit (score None) means reject."""
-    candidate = state.get("candidate")
-    threshold = runtime.context.config.threshold
-    if candidate is not None and candidate.score is not None and candidate.score >= threshold:
-        return "accept"
-    return "correct"
+    return "accept" if _accepted(state.get("candidate"), runtime.context.config) else "correct"
 
 
 # -- nodes -----------------------------------------------------------------------------------
@@ -163,16 +183,45 @@ async def _write_step(
 
 
 async def draft(state: SpecState, runtime: Runtime[SpecContext]) -> dict[str, Any]:
-    """The draft model writes the next step after the chain so far."""
-    generation = await _write_step(state, runtime.context, "draft")
+    """The draft model writes the next step after the chain so far.
+
+    With pipelining, the step may already be in flight (started while the previous step was
+    judged); then ``draft_s`` is only the time still waited for it.
+    """
+    ctx = runtime.context
+    early = ctx.prefetched.pop(chain_prefix(_texts(state), ctx.config.step_delimiter), None)
+    if early is not None:
+        started = time.perf_counter()
+        generation = await early
+        waited = time.perf_counter() - started
+    else:
+        generation = await _write_step(state, ctx, "draft")
+        waited = generation.elapsed_s
     candidate = Candidate(
         text=generation.text.strip(),
         tokens=generation.completion_tokens,
         prompt_tokens=generation.prompt_tokens,
         cached_tokens=generation.cached_tokens,
-        draft_s=generation.elapsed_s,
+        draft_s=waited,
     )
     return {"candidate": candidate}
+
+
+def _start_early_draft(state: SpecState, ctx: SpecContext, candidate: Candidate) -> None:
+    """Pipelining: start drafting the step after ``candidate`` as if it were accepted."""
+    config = ctx.config
+    if not config.pipeline or config.strategy is not Strategy.SPECREASON:
+        return
+    steps = state.get("steps", [])
+    optimistic: SpecState = {
+        **state,
+        "steps": [*steps, Step(index=len(steps), text=candidate.text, source="draft",
+                               draft_tokens=candidate.tokens)],
+    }  # fmt: skip
+    if stop_reason(optimistic, config) is not None:
+        return  # accepting it ends the chain: there is no next step to draft
+    key = chain_prefix(_texts(optimistic), config.step_delimiter)
+    ctx.prefetched[key] = asyncio.create_task(_write_step(optimistic, ctx, "draft"))
 
 
 async def judge(state: SpecState, runtime: Runtime[SpecContext]) -> dict[str, Any]:
@@ -188,9 +237,17 @@ async def judge(state: SpecState, runtime: Runtime[SpecContext]) -> dict[str, An
     messages, reply_prefix = formulation.request(
         conversation(state, config), _texts(state), candidate.text, config.step_delimiter
     )
-    token = await ctx.target.next_token(
-        messages, prefix=reply_prefix, top_logprobs=config.judge_top_logprobs, tools=config.tools
-    )
+    _start_early_draft(state, ctx, candidate)
+    try:
+        token = await ctx.target.next_token(
+            messages,
+            prefix=reply_prefix,
+            top_logprobs=config.judge_top_logprobs,
+            tools=config.tools,
+        )
+    except BaseException:
+        await ctx.cancel_prefetched()
+        raise
     verdict = formulation.score(token.top_logprobs, config.score_method)
     judged = candidate.model_copy(
         update={
@@ -202,6 +259,8 @@ async def judge(state: SpecState, runtime: Runtime[SpecContext]) -> dict[str, An
             "judge_s": token.elapsed_s,
         }
     )
+    if not _accepted(judged, config):
+        await ctx.cancel_prefetched()
     return {"candidate": judged}
 
 

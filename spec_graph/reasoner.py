@@ -101,18 +101,21 @@ class SpeculativeReasoner:
         }
         started = time.perf_counter()
         final: dict[str, Any] = {}
-        async for mode, chunk in self.graph.astream(
-            graph_input,
-            config=run_config,  # type: ignore[arg-type]
-            context=context,
-            stream_mode=["updates", "values"],
-        ):
-            if mode == "values":
-                final = chunk
-                continue
-            for update in chunk.values():
-                for step in (update or {}).get("steps", []):
-                    yield step
+        try:
+            async for mode, chunk in self.graph.astream(
+                graph_input,
+                config=run_config,  # type: ignore[arg-type]
+                context=context,
+                stream_mode=["updates", "values"],
+            ):
+                if mode == "values":
+                    final = chunk
+                    continue
+                for update in chunk.values():
+                    for step in (update or {}).get("steps", []):
+                        yield step
+        finally:
+            await context.cancel_prefetched()  # pipelining: never leave an early draft running
         state: SpecState = final  # type: ignore[assignment]
         yield ReasoningResult(
             question=question or _last_user_text(messages or []),

@@ -228,3 +228,45 @@ async def test_custom_node_replaces_default():
 
 def test_graph_shape_snapshot(snapshot):
     assert build_graph().get_graph().draw_mermaid() == snapshot
+
+
+async def test_pipelining_drafts_the_next_step_while_the_judge_runs():
+    draft = ScriptedFakeBackend("fake-draft", steps=["a", "b", "so \\boxed{1}"], delay_s=0.01)
+    target = ScriptedFakeBackend("fake-target", scores=[9, 9, 9], delay_s=0.01)
+    reasoner = SpeculativeReasoner(draft, target, ReasoningConfig(pipeline=True))
+    result = await reasoner.ainvoke("q")
+    assert [s.text for s in result.steps] == ["a", "b", "so \\boxed{1}"]
+    assert all(s.source == "draft" for s in result.steps)
+    # The early draft of step 2 continues the optimistic chain "a" and starts before the judge
+    # of step 1 answers: call order draft(1), draft(2, early), judge(1), ...
+    kinds = [c.kind for c in draft.calls]
+    assert kinds == ["generate"] * 3
+    assert draft.calls[1].prefix == "a\n\n"
+    assert draft.count("generate") == 3  # no wasted draft: each early draft was used
+    assert target.count("next_token") == 3
+
+
+async def test_pipelining_cancels_the_early_draft_on_rejection_and_redrafts_after_correction():
+    draft = ScriptedFakeBackend("fake-draft", steps=["bad", "so \\boxed{2}"], delay_s=0.01)
+    target = ScriptedFakeBackend("fake-target", scores=[1, 9], steps=["good"], delay_s=0.01)
+    reasoner = SpeculativeReasoner(draft, target, ReasoningConfig(pipeline=True))
+    result = await reasoner.ainvoke("q")
+    assert [(s.source, s.text) for s in result.steps] == [
+        ("target", "good"),
+        ("draft", "so \\boxed{2}"),
+    ]
+    # The early draft after "bad" was cancelled before it returned (the fake consumed no step
+    # for it); the next draft continues the corrected chain.
+    assert [c.prefix for c in draft.calls] == ["", "bad\n\n", "good\n\n"]
+
+
+async def test_pipelining_leaves_no_task_running_after_the_run():
+    import asyncio
+
+    draft = ScriptedFakeBackend("fake-draft", steps=["a", "b"] * 5, delay_s=0.01)
+    target = ScriptedFakeBackend("fake-target", scores=[9] * 10, answers=["7"], delay_s=0.01)
+    reasoner = SpeculativeReasoner(draft, target, ReasoningConfig(pipeline=True, max_steps=3))
+    result = await reasoner.ainvoke("q")
+    assert len(result.steps) == 3
+    pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    assert not pending

@@ -1,0 +1,138 @@
+"""What a benchmark run writes: one `QuestionRecord` per question and mode (raw JSONL).
+
+The raw file is the source of truth; summaries, tables and plots are recomputed from it, and
+a rerun with the same settings skips every (question, mode) already in it (resume).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shlex
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from spec_graph.config import ReasoningConfig, Strategy
+from spec_graph.errors import UserError
+from spec_graph.state import RunTotals
+
+__all__ = [
+    "ModeSpec",
+    "QuestionRecord",
+    "StepRecord",
+    "append_record",
+    "read_records",
+    "settings_key",
+]
+
+
+class ModeSpec(BaseModel):
+    """A benchmarked configuration: a strategy plus `ReasoningConfig` overrides.
+
+    Written on the command line as ``"specreason judge=inline threshold=5"``: the strategy,
+    then ``key=value`` settings; the whole string is the mode's name in every output.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    strategy: Strategy
+    overrides: dict[str, Any] = Field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, text: str) -> ModeSpec:
+        """Parse ``"STRATEGY [key=value ...]"``; unknown strategies or settings are errors."""
+        parts = shlex.split(text)
+        if not parts:
+            raise UserError("empty mode")
+        try:
+            strategy = Strategy(parts[0])
+        except ValueError:
+            known = ", ".join(s.value for s in Strategy)
+            raise UserError(
+                f"unknown strategy {parts[0]!r} in mode {text!r}; known: {known}"
+            ) from None
+        overrides: dict[str, Any] = {}
+        for part in parts[1:]:
+            key, sep, value = part.partition("=")
+            if not sep or key not in ReasoningConfig.model_fields or key == "strategy":
+                raise UserError(f"bad setting {part!r} in mode {text!r}: use KEY=VALUE")
+            overrides[key] = value
+        name = " ".join(parts)
+        spec = cls(name=name, strategy=strategy, overrides=overrides)
+        spec.config(ReasoningConfig())  # validate now, not after an hour of benchmarking
+        return spec
+
+    def config(self, base: ReasoningConfig) -> ReasoningConfig:
+        """``base`` with this mode's strategy and overrides applied (validated)."""
+        data = {**base.model_dump(), **self.overrides, "strategy": self.strategy}
+        try:
+            return ReasoningConfig.model_validate(data)
+        except ValueError as e:
+            raise UserError(f"invalid settings in mode {self.name!r}: {e}") from e
+
+
+class StepRecord(BaseModel):
+    """Per step: who wrote it and what the judge said (for score histograms and AUROC)."""
+
+    source: str
+    judged: bool
+    score: float | None
+    tokens: int
+
+
+class QuestionRecord(BaseModel):
+    """One question answered by one mode: correctness, time, tokens, per-node time."""
+
+    id: str
+    mode: str
+    settings_key: str
+    """Which settings produced it; resume only skips records with the same key."""
+    gold: str
+    answer: str | None = None
+    correct: bool = False
+    wall_s: float = 0.0
+    first_step_s: float | None = None
+    """Seconds until the first step was kept (time to first reasoning step)."""
+    stop_reason: str | None = None
+    totals: RunTotals | None = None
+    steps: list[StepRecord] = Field(default_factory=list)
+    error: str | None = None
+    """Set when the run failed; the record still counts (as wrong) so nothing is hidden."""
+
+
+def read_records(path: Path) -> list[QuestionRecord]:
+    """All records in a raw JSONL file.
+
+    A line cut short by a killed run is skipped (its question and mode simply run again); a
+    file in which no line is a record is an error, so a wrong ``--out`` is never appended to.
+    """
+    if not path.exists():
+        return []
+    records: list[QuestionRecord] = []
+    lines = [line for line in path.read_text().splitlines() if line.strip()]
+    for line in lines:
+        try:
+            records.append(QuestionRecord.model_validate_json(line))
+        except ValueError:
+            continue
+    if lines and not records:
+        raise UserError(f"{path} exists but holds no benchmark records; choose another --out")
+    return records
+
+
+def append_record(path: Path, record: QuestionRecord) -> None:
+    """Append one record and flush it, so a killed run loses at most the question in flight."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torn = path.exists() and path.stat().st_size > 0 and not path.read_bytes().endswith(b"\n")
+    with path.open("a") as f:
+        f.write(("\n" if torn else "") + record.model_dump_json() + "\n")
+        f.flush()
+
+
+def settings_key(data: dict[str, Any]) -> str:
+    """A short stable key for the settings that change results."""
+    blob = json.dumps(data, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:12]

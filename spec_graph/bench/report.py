@@ -1,0 +1,579 @@
+"""Benchmark summaries recomputed from raw records: per-mode tables, the §6 bound, projections.
+
+Everything here is a pure function of the `QuestionRecord` list, so a summary can be rebuilt
+from the raw JSONL at any time (after a resume, or with a different baseline).
+
+Choices that change numbers, stated once:
+
+- A record with ``error`` counts as a question and as wrong (nothing is hidden), but enters
+  the wall-time statistics only when it has ``wall_s > 0``: a run that failed before its
+  clock started says nothing about latency, one that failed after spending time does.
+- ``speedup`` compares means over the questions *both* modes finished (no error, some wall
+  time), so a mode that ran only part of the questions, or failed on the slow ones, is not
+  flattered by the questions it skipped.
+- Token and per-node means are over the records that carry ``totals``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from statistics import fmean
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from spec_graph.bench.records import QuestionRecord
+from spec_graph.bench.stats import auroc, percentile
+from spec_graph.state import RunTotals
+
+__all__ = [
+    "GPU_PRESETS",
+    "Bound",
+    "GpuCostModel",
+    "ModeSummary",
+    "Projection",
+    "RunSummary",
+    "analytic_bound",
+    "markdown_table",
+    "project",
+    "projected_seconds",
+    "summarize_run",
+    "write_summary",
+]
+
+DRAFT_ONLY = "draft-only"
+UNSCORED = -1.0
+"""Score given to a judged step whose score is None (no digit in the judge's top-k)."""
+
+
+class ModeSummary(BaseModel):
+    """One mode over all its questions: quality, latency, speedup, acceptance and cost."""
+
+    mode: str
+    questions: int
+    correct: int
+    errors: int
+    accuracy: float
+    """Correct / questions (0-1); errors count as wrong."""
+    accuracy_delta_points: float | None = None
+    """(accuracy - baseline accuracy) x 100; None for the baseline or without one."""
+    mean_wall_s: float | None = None
+    p50_wall_s: float | None = None
+    p95_wall_s: float | None = None
+    total_wall_s: float = 0.0
+    mean_first_step_s: float | None = None
+    speedup: float | None = None
+    """Baseline mean wall / this mode's mean wall, over questions both finished."""
+    speedup_questions: int = 0
+    """How many questions the speedup is computed on."""
+    acceptance_rate: float | None = None
+    """Accepted / judged steps summed over questions (not a mean of per-question rates)."""
+    mean_steps: float | None = None
+    mean_draft_tokens: float | None = None
+    mean_target_tokens: float | None = None
+    judge_calls_per_question: float | None = None
+    judge_prompt_tokens_per_call: float | None = None
+    judge_cached_tokens_per_call: float | None = None
+    judge_cached_fraction: float | None = None
+    draft_s: float | None = None
+    """Mean seconds per question in the draft node (likewise judge, correct, answer)."""
+    judge_s: float | None = None
+    correct_s: float | None = None
+    answer_s: float | None = None
+    other_s: float | None = None
+    """Mean of wall - (draft + judge + correct + answer): framework, grading, waiting."""
+    draft_tok_s: float | None = None
+    """Sum of draft tokens / sum of draft seconds (includes the draft's prompt processing)."""
+    target_tok_s: float | None = None
+    """Sum of target tokens / sum of correct + answer seconds (target tokens include the
+    answer's, so the answer's time is counted too)."""
+    judge_s_per_call: float | None = None
+    draft_tokens_per_drafted_step: float | None = None
+    """Draft tokens / steps the draft wrote (accepted plus rejected drafts)."""
+    target_tokens_per_target_step: float | None = None
+    """Mean tokens of the steps the target wrote (the final answer excluded)."""
+    judged_steps: int = 0
+    judge_auroc: float | None = None
+    """AUROC of judged steps' scores (None -> -1) against their question's correctness."""
+
+
+class Bound(BaseModel):
+    """The DESIGN §6 speedup bound for one mode, with every input it used."""
+
+    mode: str
+    acceptance: float
+    draft_tok_s: float
+    draft_tok_s_from: str
+    """The mode whose draft speed was used (this mode, or draft-only when it had none)."""
+    target_tok_s: float
+    draft_tokens_per_step: float
+    target_tokens_per_step: float
+    judge_s_per_call: float
+    draft_step_s: float
+    target_step_s: float
+    bound_speedup: float
+    full_acceptance_bound: float
+    """The bound at acceptance 1: no rejected step is ever rewritten."""
+    measured_speedup: float | None = None
+    measured_over_bound: float | None = None
+
+
+class GpuCostModel(BaseModel):
+    """Per-token speeds of a GPU setup, to replay measured token counts at its cost."""
+
+    name: str
+    target_decode_tok_s: float = Field(gt=0)
+    target_prefill_tok_s: float = Field(gt=0)
+    draft_decode_tok_s: float = Field(gt=0)
+    draft_prefill_tok_s: float = Field(gt=0)
+    judge_overhead_s: float = Field(default=0.0, ge=0)
+    """Fixed cost per judge call (scheduling, one request round trip)."""
+    source: str
+    """Where the speeds come from (a paper, a vendor page, a measurement)."""
+
+
+# Published single-request (batch 1) vLLM figures; no batch-1 H100 numbers were found, so the
+# preset is an A100 one. Replaying small-model token counts at these speeds projects what the
+# same steps/acceptance would cost on the SpecReason-style reference pair; it is not a run.
+GPU_PRESETS: dict[str, GpuCostModel] = {
+    "a100-32b-1.5b": GpuCostModel(
+        name="a100-32b-1.5b",
+        target_decode_tok_s=22.13,
+        target_prefill_tok_s=7900.0,
+        draft_decode_tok_s=183.33,
+        draft_prefill_tok_s=66000.0,
+        judge_overhead_s=0.02,
+        source=(
+            "decode: Qwen2.5 speed benchmark (qwen.readthedocs.io, benchmark/speed_benchmark), "
+            "vLLM 0.6.3, 1x A100-80GB, batch 1, BF16: Qwen2.5-32B-Instruct 22.13 tok/s "
+            "(enforce_eager), Qwen2.5-1.5B-Instruct 183.33 tok/s. Prefill, nearest published: "
+            "Qwen2.5-72B on 2x H100 TTFT 129 ms for 1024 tokens (~7.9k tok/s, "
+            "tenstorrent/tt-inference-server#143); Qwen3-1.7B on A100 TTFT 30.9 ms for 2048 "
+            "tokens (~66k tok/s, tt-inference-server#340). judge_overhead_s 0.02: our "
+            "assumption for one request round trip"
+        ),
+    ),
+}
+
+
+class Projection(BaseModel):
+    """Measured token counts replayed at a `GpuCostModel`'s speeds: a projection, not a run."""
+
+    kind: Literal["projection"] = "projection"
+    gpu: str
+    source: str
+    mode: str
+    baseline: str
+    questions: int
+    """Questions both modes finished, which the means are over."""
+    baseline_mean_s: float
+    mode_mean_s: float
+    projected_speedup: float | None
+
+
+class RunSummary(BaseModel):
+    """All modes of one benchmark run, plus the bounds and projections derived from them."""
+
+    baseline: str
+    questions: int
+    """Distinct question ids over all modes."""
+    modes: list[ModeSummary]
+    bounds: list[Bound] = Field(default_factory=list)
+    projections: list[Projection] = Field(default_factory=list)
+
+    def get(self, mode: str) -> ModeSummary | None:
+        """The summary of ``mode``, or None when the run has no such mode."""
+        return next((m for m in self.modes if m.mode == mode), None)
+
+
+def _mean(values: Sequence[float]) -> float | None:
+    return fmean(values) if values else None
+
+
+def _ratio(num: float, den: float) -> float | None:
+    return num / den if den else None
+
+
+def _timed(r: QuestionRecord) -> bool:
+    return r.error is None or r.wall_s > 0
+
+
+def _finished(r: QuestionRecord) -> bool:
+    return r.error is None and r.wall_s > 0
+
+
+def _is_correct(r: QuestionRecord) -> bool:
+    return r.correct and r.error is None
+
+
+def _by_mode(records: Iterable[QuestionRecord]) -> dict[str, list[QuestionRecord]]:
+    groups: dict[str, list[QuestionRecord]] = {}
+    for r in records:
+        groups.setdefault(r.mode, []).append(r)
+    return groups
+
+
+def _speedup(
+    records: Sequence[QuestionRecord], base: Sequence[QuestionRecord] | None
+) -> tuple[float | None, int]:
+    if base is None:
+        return None, 0
+    base_wall = {r.id: r.wall_s for r in base if _finished(r)}
+    wall = {r.id: r.wall_s for r in records if _finished(r)}
+    common = [i for i in wall if i in base_wall]
+    if not common:
+        return None, 0
+    ratio = _ratio(fmean(base_wall[i] for i in common), fmean(wall[i] for i in common))
+    return ratio, len(common)
+
+
+def _judge_auroc(records: Sequence[QuestionRecord]) -> tuple[float | None, int]:
+    scores: list[float] = []
+    labels: list[bool] = []
+    for r in records:
+        for s in r.steps:
+            if s.judged:
+                scores.append(UNSCORED if s.score is None else s.score)
+                labels.append(_is_correct(r))
+    return auroc(scores, labels), len(scores)
+
+
+def _summarize_mode(
+    mode: str,
+    records: Sequence[QuestionRecord],
+    base: Sequence[QuestionRecord] | None,
+    base_accuracy: float | None,
+) -> ModeSummary:
+    """``base_accuracy`` is None for the baseline itself, so it gets no accuracy delta."""
+    correct = sum(_is_correct(r) for r in records)
+    accuracy = correct / len(records)
+    walls = [r.wall_s for r in records if _timed(r)]
+    firsts = [r.first_step_s for r in records if r.first_step_s is not None and _timed(r)]
+    totals: list[RunTotals] = [r.totals for r in records if r.totals is not None]
+    walled = [(r.wall_s, r.totals) for r in records if r.totals is not None]
+    speedup, speedup_questions = _speedup(records, base)
+    score_auroc, judged_steps = _judge_auroc(records)
+    target_step_tokens = [s.tokens for r in records for s in r.steps if s.source == "target"]
+
+    def total(field: str) -> float:
+        return sum(getattr(t, field) for t in totals)
+
+    def mean(field: str) -> float | None:
+        return _mean([getattr(t, field) for t in totals])
+
+    judge_calls = total("judge_calls")
+    judge_prompt = total("judge_prompt_tokens")
+    return ModeSummary(
+        mode=mode,
+        questions=len(records),
+        correct=correct,
+        errors=sum(r.error is not None for r in records),
+        accuracy=accuracy,
+        accuracy_delta_points=None if base_accuracy is None else (accuracy - base_accuracy) * 100,
+        mean_wall_s=_mean(walls),
+        p50_wall_s=percentile(walls, 50) if walls else None,
+        p95_wall_s=percentile(walls, 95) if walls else None,
+        total_wall_s=sum(walls),
+        mean_first_step_s=_mean(firsts),
+        speedup=speedup,
+        speedup_questions=speedup_questions,
+        acceptance_rate=_ratio(total("accepted_steps"), total("judged_steps")),
+        mean_steps=mean("steps"),
+        mean_draft_tokens=mean("draft_tokens"),
+        mean_target_tokens=mean("target_tokens"),
+        judge_calls_per_question=mean("judge_calls"),
+        judge_prompt_tokens_per_call=_ratio(judge_prompt, judge_calls),
+        judge_cached_tokens_per_call=_ratio(total("judge_cached_tokens"), judge_calls),
+        judge_cached_fraction=_ratio(total("judge_cached_tokens"), judge_prompt),
+        draft_s=mean("draft_s"),
+        judge_s=mean("judge_s"),
+        correct_s=mean("correct_s"),
+        answer_s=mean("answer_s"),
+        other_s=_mean([w - (t.draft_s + t.judge_s + t.correct_s + t.answer_s) for w, t in walled]),
+        draft_tok_s=_ratio(total("draft_tokens"), total("draft_s")),
+        target_tok_s=_ratio(total("target_tokens"), total("correct_s") + total("answer_s")),
+        judge_s_per_call=_ratio(total("judge_s"), judge_calls),
+        draft_tokens_per_drafted_step=_ratio(
+            total("draft_tokens"), total("draft_steps") + total("rejected_steps")
+        ),
+        target_tokens_per_target_step=_mean(target_step_tokens),
+        judged_steps=judged_steps,
+        judge_auroc=score_auroc,
+    )
+
+
+def summarize_run(
+    records: Iterable[QuestionRecord],
+    baseline: str = "target-only",
+    costs: Iterable[GpuCostModel] | None = None,
+) -> RunSummary:
+    """Summarise every mode (first-seen order) against ``baseline``.
+
+    Bounds are added for each mode with judge calls; projections for each non-baseline mode
+    at each of ``costs`` (default: `GPU_PRESETS`), so one call gives the whole report.
+    """
+    records = list(records)
+    groups = _by_mode(records)
+    base = groups.get(baseline)
+    base_accuracy = sum(_is_correct(r) for r in base) / len(base) if base else None
+    modes = [
+        _summarize_mode(m, recs, base, None if m == baseline else base_accuracy)
+        for m, recs in groups.items()
+    ]
+    summary = RunSummary(baseline=baseline, questions=len({r.id for r in records}), modes=modes)
+    for m in modes:
+        bound = analytic_bound(summary, m.mode)
+        if bound is not None:
+            summary.bounds.append(bound)
+    for cost in GPU_PRESETS.values() if costs is None else costs:
+        for m in modes:
+            if m.mode != baseline:
+                projection = project(records, m.mode, cost, baseline)
+                if projection is not None:
+                    summary.projections.append(projection)
+    return summary
+
+
+def _draft_speed(summary: RunSummary, mode: ModeSummary) -> tuple[float, str] | None:
+    if mode.draft_tok_s:
+        return mode.draft_tok_s, mode.mode
+    for m in summary.modes:
+        if m.mode.split()[0] == DRAFT_ONLY and m.draft_tok_s:
+            return m.draft_tok_s, m.mode
+    return None
+
+
+def analytic_bound(summary: RunSummary, mode: str) -> Bound | None:
+    """The DESIGN §6 upper bound on ``mode``'s speedup over the baseline, per step.
+
+    With acceptance ``a``, draft tokens per drafted step ``L_d`` at draft speed ``d``, judge
+    seconds per call ``j`` and target tokens per step ``L_t`` at target speed ``t``::
+
+        bound = (L_t / t) / (L_d / d + j + (1 - a) * L_t / t)
+
+    ``d`` is measured in ``mode`` (or in draft-only when ``mode`` drafted nothing), ``t`` and
+    ``L_t`` in the baseline. It ignores the answer call and framework time, so measured
+    speedups below it show overhead the per-step model leaves out; ``full_acceptance_bound``
+    (``a = 1``) is what a perfect draft would give with this judge cost. None for modes
+    without judge calls, or when an input was not measured.
+    """
+    m = summary.get(mode)
+    base = summary.get(summary.baseline)
+    if m is None or base is None or not m.judge_calls_per_question:
+        return None
+    draft = _draft_speed(summary, m)
+    a, j = m.acceptance_rate, m.judge_s_per_call
+    t, l_t, l_d = (
+        base.target_tok_s,
+        base.target_tokens_per_target_step,
+        m.draft_tokens_per_drafted_step,
+    )
+    if draft is None or a is None or j is None or not t or l_t is None or l_d is None:
+        return None
+    d, d_from = draft
+    draft_step_s, target_step_s = l_d / d, l_t / t
+    if draft_step_s + j <= 0:
+        return None
+    bound = target_step_s / (draft_step_s + j + (1 - a) * target_step_s)
+    return Bound(
+        mode=mode,
+        acceptance=a,
+        draft_tok_s=d,
+        draft_tok_s_from=d_from,
+        target_tok_s=t,
+        draft_tokens_per_step=l_d,
+        target_tokens_per_step=l_t,
+        judge_s_per_call=j,
+        draft_step_s=draft_step_s,
+        target_step_s=target_step_s,
+        bound_speedup=bound,
+        full_acceptance_bound=target_step_s / (draft_step_s + j),
+        measured_speedup=m.speedup,
+        measured_over_bound=None if m.speedup is None else m.speedup / bound,
+    )
+
+
+def projected_seconds(totals: RunTotals, cost: GpuCostModel) -> float:
+    """Seconds one question's measured token counts would take at ``cost``'s speeds.
+
+    Decode: draft tokens at draft speed, target tokens at target speed, one target token per
+    judge call. Prefill: only uncached prompt tokens. `RunTotals` keeps the judge's cached
+    tokens apart but lumps the draft's and the correct calls' together, so that remainder is
+    split between the draft prompt and the target's generation prompt (correct + answer =
+    target prompt - judge prompt) in proportion to their sizes (exact when either is zero).
+    The answer call's cache hits are not recorded, so its prompt counts as uncached: the
+    projection errs slow, equally for every mode that answers with the target.
+    """
+    t = totals
+    gen_prompt = max(t.target_prompt_tokens - t.judge_prompt_tokens, 0)
+    other_cached = max(t.cached_prompt_tokens - t.judge_cached_tokens, 0)
+    prompts = t.draft_prompt_tokens + gen_prompt
+    draft_cached = other_cached * t.draft_prompt_tokens / prompts if prompts else 0.0
+    draft_uncached = max(t.draft_prompt_tokens - draft_cached, 0.0)
+    gen_uncached = max(gen_prompt - (other_cached - draft_cached), 0.0)
+    judge_uncached = max(t.judge_prompt_tokens - t.judge_cached_tokens, 0)
+    return (
+        t.draft_tokens / cost.draft_decode_tok_s
+        + draft_uncached / cost.draft_prefill_tok_s
+        + t.judge_calls / cost.target_decode_tok_s
+        + judge_uncached / cost.target_prefill_tok_s
+        + t.judge_calls * cost.judge_overhead_s
+        + t.target_tokens / cost.target_decode_tok_s
+        + gen_uncached / cost.target_prefill_tok_s
+    )
+
+
+def project(
+    records: Iterable[QuestionRecord],
+    mode: str,
+    cost: GpuCostModel,
+    baseline: str = "target-only",
+) -> Projection | None:
+    """Projected speedup of ``mode`` on ``cost``'s GPU: a model, never a measurement.
+
+    Each question both modes finished is replayed with `projected_seconds`; the speedup is
+    the baseline's mean over the mode's mean. None when no question is common to both.
+    """
+    records = list(records)
+
+    def finished(name: str) -> dict[str, RunTotals]:
+        return {
+            r.id: r.totals
+            for r in records
+            if r.mode == name and _finished(r) and r.totals is not None
+        }
+
+    base, this = finished(baseline), finished(mode)
+    common = [i for i in this if i in base]
+    if not common:
+        return None
+    base_mean = fmean(projected_seconds(base[i], cost) for i in common)
+    mode_mean = fmean(projected_seconds(this[i], cost) for i in common)
+    return Projection(
+        gpu=cost.name,
+        source=cost.source,
+        mode=mode,
+        baseline=baseline,
+        questions=len(common),
+        baseline_mean_s=base_mean,
+        mode_mean_s=mode_mean,
+        projected_speedup=_ratio(base_mean, mode_mean),
+    )
+
+
+def _fmt(value: float | None, spec: str, suffix: str = "") -> str:
+    return "-" if value is None else f"{value:{spec}}{suffix}"
+
+
+def _secs(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.2f}" if value < 10 else f"{value:.1f}" if value < 100 else f"{value:.0f}"
+
+
+def _pct(value: float | None, spec: str = ".1f") -> str:
+    return "-" if value is None else f"{value * 100:{spec}}%"
+
+
+def _table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in rows]
+    return lines
+
+
+def markdown_table(summary: RunSummary) -> str:
+    """GitHub tables: one row per mode, then the §6 bounds and GPU projections if any."""
+    lines = _table(
+        [
+            "mode",
+            "questions",
+            "accuracy",
+            "Δ acc (pts)",
+            "mean s",
+            "p50 s",
+            "p95 s",
+            "speedup",
+            "acceptance",
+            "judge calls/q",
+            "judge s/call",
+            "AUROC",
+        ],
+        (
+            [
+                m.mode,
+                f"{m.questions}" + (f" ({m.errors} err)" if m.errors else ""),
+                _pct(m.accuracy),
+                _fmt(m.accuracy_delta_points, "+.1f"),
+                _secs(m.mean_wall_s),
+                _secs(m.p50_wall_s),
+                _secs(m.p95_wall_s),
+                _fmt(m.speedup, ".2f", "x"),
+                _pct(m.acceptance_rate, ".0f"),
+                _fmt(m.judge_calls_per_question, ".1f"),
+                _fmt(m.judge_s_per_call, ".3f"),
+                _fmt(m.judge_auroc, ".2f"),
+            ]
+            for m in summary.modes
+        ),
+    )
+    if summary.bounds:
+        lines += ["", f"Analytic bound (DESIGN §6), baseline {summary.baseline}:", ""]
+        lines += _table(
+            [
+                "mode",
+                "acceptance",
+                "draft tok/s",
+                "target tok/s",
+                "draft tok/step",
+                "target tok/step",
+                "judge s/call",
+                "bound",
+                "bound at a=1",
+                "measured",
+                "measured/bound",
+            ],
+            (
+                [
+                    b.mode,
+                    _pct(b.acceptance, ".0f"),
+                    f"{b.draft_tok_s:.1f}",
+                    f"{b.target_tok_s:.1f}",
+                    f"{b.draft_tokens_per_step:.1f}",
+                    f"{b.target_tokens_per_step:.1f}",
+                    f"{b.judge_s_per_call:.3f}",
+                    f"{b.bound_speedup:.2f}x",
+                    f"{b.full_acceptance_bound:.2f}x",
+                    _fmt(b.measured_speedup, ".2f", "x"),
+                    _fmt(b.measured_over_bound, ".2f"),
+                ]
+                for b in summary.bounds
+            ),
+        )
+    if summary.projections:
+        lines += ["", "Projection to other GPUs (a cost model, not a measurement):", ""]
+        lines += _table(
+            ["GPU", "mode", "questions", "baseline s/q", "mode s/q", "projected speedup"],
+            (
+                [
+                    p.gpu,
+                    p.mode,
+                    str(p.questions),
+                    _secs(p.baseline_mean_s),
+                    _secs(p.mode_mean_s),
+                    _fmt(p.projected_speedup, ".2f", "x"),
+                ]
+                for p in summary.projections
+            ),
+        )
+        sources = {p.gpu: p.source for p in summary.projections}
+        lines += ["", *(f"- {gpu}: {source}" for gpu, source in sources.items())]
+    return "\n".join(lines) + "\n"
+
+
+def write_summary(summary: RunSummary, path: Path) -> Path:
+    """Write the summary as JSON (every mode with its ``speedup``); returns ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(summary.model_dump(mode="json"), indent=2) + "\n")
+    return path
