@@ -114,7 +114,7 @@ ProgressFn = Callable[[QuestionRecord, list[QuestionRecord]], None]
 async def _warm(backends: Sequence[ModelBackend]) -> None:
     for backend in backends:
         await backend.generate(
-            _WARMUP, prefix="", max_tokens=2, stop=None, sampling=SamplingConfig(temperature=0)
+            _WARMUP, prefix="", max_tokens=2, stop=[], sampling=SamplingConfig(temperature=0)
         )
 
 
