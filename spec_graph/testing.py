@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 from collections import deque
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -39,14 +40,29 @@ class FakeCall:
     """For ``stream_reply``: tools, tool_choice, response_format."""
 
 
+def _score_tokens(score: int) -> list[tuple[str, float]]:
+    """Top tokens that every judge in `spec_graph.judges` reads as ``score``."""
+    if not 0 <= score <= 9:
+        raise ValueError(f"a scripted score is 0-9, got {score}")
+    tops = [(str(score), 0.0)]
+    p_yes = score / 9
+    if p_yes > 0:
+        tops.append(("Yes", math.log(p_yes)))
+    if p_yes < 1:
+        tops.append(("No", math.log(1 - p_yes)))
+    return tops
+
+
 class ScriptedFakeBackend:
     """A fake backend that replays scripted outputs.
 
     Args:
         name: model name reported in telemetry.
         steps: texts returned by successive ``generate`` calls ("" once exhausted).
-        scores: successive judge outputs: a digit (returned as the only top token, logprob 0),
-            ``None`` (a top-k without any digit), or explicit ``(token, logprob)`` pairs.
+        scores: successive judge outputs: a score ``n`` in 0-9 (the digit ``n`` with logprob 0,
+            and "Yes"/"No" with probabilities n/9 and 1 - n/9, so every judge formulation reads
+            the score ``n`` with the ``average`` method), ``None`` (a top-k with neither a
+            digit nor yes/no), or explicit ``(token, logprob)`` pairs.
         answers: texts returned when the answer node asks for the final answer.
         replies: successive ``stream_reply`` outputs (see `ScriptedReply`).
         delay_s: simulated latency per call (and per streamed chunk).
@@ -115,7 +131,7 @@ class ScriptedFakeBackend:
         if scripted is None:
             tops = [("The", -0.1), ("I", -2.5)]
         elif isinstance(scripted, int):
-            tops = [(str(scripted), 0.0)]
+            tops = _score_tokens(scripted)
         else:
             tops = list(scripted)
         prompt_tokens = sum(len(m["content"].split()) for m in messages)

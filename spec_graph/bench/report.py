@@ -337,11 +337,16 @@ def summarize_run(
 
 
 def _draft_speed(summary: RunSummary, mode: ModeSummary) -> tuple[float, str] | None:
-    if mode.draft_tok_s:
-        return mode.draft_tok_s, mode.mode
+    """The draft's decode speed, from draft-only when the run has it.
+
+    Draft-only decodes and is never overlapped; in a pipelined mode ``draft_s`` is only the
+    time waited, which would make the draft look faster than it is.
+    """
     for m in summary.modes:
         if m.mode.split()[0] == DRAFT_ONLY and m.draft_tok_s:
             return m.draft_tok_s, m.mode
+    if mode.draft_tok_s:
+        return mode.draft_tok_s, mode.mode
     return None
 
 
@@ -353,7 +358,7 @@ def analytic_bound(summary: RunSummary, mode: str) -> Bound | None:
 
         bound = (L_t / t) / (L_d / d + j + (1 - a) * L_t / t)
 
-    ``d`` is measured in ``mode`` (or in draft-only when ``mode`` drafted nothing), ``t`` and
+    ``d`` is measured in draft-only when the run has it (else in ``mode``), ``t`` and
     ``L_t`` in the baseline. It ignores the answer call and framework time, so measured
     speedups below it show overhead the per-step model leaves out; ``full_acceptance_bound``
     (``a = 1``) is what a perfect draft would give with this judge cost. None for modes

@@ -236,15 +236,18 @@ def test_bound_against_hand_computation(records):
     assert bound is not None
     t = 1200 / 27  # baseline target tokens / (correct + answer) seconds
     target_step_s = 90 / t  # baseline target steps are 90 tokens
-    draft_step_s = 50 / 100  # 50 tokens per drafted step at 100 tok/s
+    draft_step_s = 50 / 300  # 50 tokens per drafted step at draft-only's 150 tok / 0.5 s
     j, a = 0.2, 0.6
     expected = target_step_s / (draft_step_s + j + (1 - a) * target_step_s)
     assert bound.bound_speedup == pytest.approx(expected)
     assert bound.full_acceptance_bound == pytest.approx(target_step_s / (draft_step_s + j))
     assert bound.measured_speedup == pytest.approx(2.0)
     assert bound.measured_over_bound == pytest.approx(2.0 / expected)
-    assert bound.draft_tok_s_from == SPEC
+    assert bound.draft_tok_s_from == "draft-only"  # pure decoding, never overlapped
     assert [b.mode for b in summary.bounds] == [SPEC]
+    # Without a draft-only mode the draft speed comes from the mode itself (100 tok/s).
+    alone = summarize_run([r for r in records if r.mode != "draft-only"])
+    assert analytic_bound(alone, SPEC).draft_tok_s_from == SPEC
     assert analytic_bound(summary, "draft-only") is None
 
 

@@ -1,0 +1,57 @@
+"""Judge formulations: request layouts and reading the verdict token."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from spec_graph.judges import INLINE_CHECK, JUDGES, yes_no_score
+from spec_graph.prompts import problem_messages
+
+
+def _lp(probs: dict[str, float]) -> list[tuple[str, float]]:
+    return [(token, math.log(p)) for token, p in probs.items()]
+
+
+def test_yes_no_average_is_nine_times_p_yes_over_yes_and_no():
+    verdict = yes_no_score(_lp({" Yes": 0.6, "yes": 0.1, "No": 0.2, "The": 0.1}), "average")
+    assert verdict.score == pytest.approx(9 * 0.7 / 0.9)
+    assert verdict.digit_probs == pytest.approx({"yes": 0.7 / 0.9, "no": 0.2 / 0.9})
+    assert verdict.digit_mass == pytest.approx(0.9)
+
+
+def test_yes_no_greedy_is_nine_or_zero():
+    assert yes_no_score(_lp({"Yes": 0.4, "No": 0.35}), "greedy").score == 9.0
+    assert yes_no_score(_lp({"Yes": 0.3, "No": 0.35}), "greedy").score == 0.0
+
+
+def test_yes_no_without_either_word_is_no_verdict():
+    verdict = yes_no_score(_lp({"The": 0.9, "I": 0.1}), "average")
+    assert verdict.score is None
+    assert verdict.top_token == "The"
+
+
+def test_layouts_share_the_generation_prefix_where_they_promise_to():
+    messages = problem_messages("What is 2 + 2?")
+    steps, candidate = ["2 + 2 = 4."], "So \\boxed{4}."
+    own, prefix = JUDGES["yesno"].request(messages, steps, candidate, "\n\n")
+    assert own[:-2] == messages
+    assert own[-2] == {"role": "assistant", "content": "2 + 2 = 4.\n\nSo \\boxed{4}."}
+    assert prefix == "Answer:"
+    inline, prefix = JUDGES["inline"].request(messages, steps, candidate, "\n\n")
+    assert inline == messages  # no new turn: the chain stays the target's unfinished reply
+    assert prefix == f"2 + 2 = 4.\n\nSo \\boxed{{4}}.\n\n{INLINE_CHECK}"
+    shown, prefix = JUDGES["reviewer"].request(messages, steps, candidate, "\n\n")
+    assert len(shown) == 1
+    assert shown[0]["role"] == "user"
+    assert "What is 2 + 2?" in shown[0]["content"]
+    assert shown[0]["content"].endswith(JUDGES["reviewer"].instruction)
+
+
+def test_every_judge_reads_a_score_on_the_zero_to_nine_scale():
+    for judge in JUDGES.values():
+        tokens = _lp({"7": 0.5, "Yes": 0.5}) if judge.answer == "digit" else _lp({"Yes": 1.0})
+        score = judge.score(tokens, "average").score
+        assert score is not None
+        assert 0.0 <= score <= 9.0
