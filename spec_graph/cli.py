@@ -162,6 +162,44 @@ class _ModelServers:
         return self._embedded
 
 
+def _reasoning_config(
+    settings: SpecGraphSettings, overrides: dict[str, Any], sampling: dict[str, Any]
+) -> ReasoningConfig:
+    """The env/default settings with the flags that were given (None = not given)."""
+    given = {k: v for k, v in overrides.items() if v is not None}
+    sampled = {k: v for k, v in sampling.items() if v is not None}
+    if sampled:
+        for role in ("draft_sampling", "target_sampling"):
+            given[role] = {**getattr(settings.reasoning, role).model_dump(), **sampled}
+    try:
+        return ReasoningConfig.model_validate({**settings.reasoning.model_dump(), **given})
+    except ValueError as e:
+        raise UserError(f"invalid settings: {e}") from e
+
+
+_RoleFlags = tuple[str | None, str | None, Path | None]
+"""A role's ``--X-url``, ``--X-model`` and ``--X-gguf``."""
+
+
+def _servers(
+    settings: SpecGraphSettings,
+    profile: str | None,
+    draft: _RoleFlags,
+    target: _RoleFlags,
+    timeout: float,
+    *,
+    quiet: bool = False,
+) -> _ModelServers:
+    return _ModelServers(
+        profile or settings.profile,
+        draft=_endpoint("draft", draft[0], draft[1], settings, timeout),
+        target=_endpoint("target", target[0], target[1], settings, timeout),
+        draft_gguf=draft[2],
+        target_gguf=target[2],
+        quiet=quiet,
+    )
+
+
 def _step_line(step: Step) -> str:
     if step.source == "draft":
         who = "[green]draft ✓[/]" if step.judged else "[cyan]draft[/]"
@@ -278,34 +316,24 @@ def ask(
     if not question.strip():
         raise UserError("the question is empty")
     settings = SpecGraphSettings()
-    overrides: dict[str, Any] = {
-        k: v
-        for k, v in {
+    config = _reasoning_config(
+        settings,
+        {
             "strategy": strategy,
             "threshold": threshold,
             "score_method": score_method,
             "warmup_steps": warmup_steps,
             "max_steps": max_steps,
             "token_budget": token_budget,
-        }.items()
-        if v is not None
-    }
-    sampling = {
-        k: v for k, v in {"temperature": temperature, "seed": seed}.items() if v is not None
-    }
-    if sampling:
-        for role in ("draft_sampling", "target_sampling"):
-            overrides[role] = {**getattr(settings.reasoning, role).model_dump(), **sampling}
-    try:
-        config = ReasoningConfig.model_validate({**settings.reasoning.model_dump(), **overrides})
-    except ValueError as e:
-        raise UserError(f"invalid settings: {e}") from e
-    servers = _ModelServers(
-        profile or settings.profile,
-        draft=_endpoint("draft", draft_url, draft_model, settings, timeout),
-        target=_endpoint("target", target_url, target_model, settings, timeout),
-        draft_gguf=draft_gguf,
-        target_gguf=target_gguf,
+        },
+        {"temperature": temperature, "seed": seed},
+    )
+    servers = _servers(
+        settings,
+        profile,
+        (draft_url, draft_model, draft_gguf),
+        (target_url, target_model, target_gguf),
+        timeout,
         quiet=as_json,
     )
     try:
@@ -409,27 +437,23 @@ def bench(
         raise UserError("the same mode is given twice")
     costs = [_gpu_preset(name) for name in gpu] if gpu else list(GPU_PRESETS.values())
     levels = _levels(concurrency) if concurrency else None
-    greedy = {"temperature": temperature}
-    base_overrides: dict[str, Any] = {
-        "token_budget": token_budget,
-        "max_steps": max_steps,
-        "draft_sampling": {**settings.reasoning.draft_sampling.model_dump(), **greedy},
-        "target_sampling": {**settings.reasoning.target_sampling.model_dump(), **greedy},
-    }
-    base_overrides.update(
-        {k: v for k, v in {"judge": judge, "threshold": threshold}.items() if v is not None}
+    base = _reasoning_config(
+        settings,
+        {
+            "token_budget": token_budget,
+            "max_steps": max_steps,
+            "judge": judge,
+            "threshold": threshold,
+        },
+        {"temperature": temperature},
     )
-    try:
-        base = ReasoningConfig.model_validate({**settings.reasoning.model_dump(), **base_overrides})
-    except ValueError as e:
-        raise UserError(f"invalid settings: {e}") from e
     items = load_items(data, limit=limit, offset=offset, seed=seed)
-    servers = _ModelServers(
-        profile or settings.profile,
-        draft=_endpoint("draft", draft_url, draft_model, settings, timeout),
-        target=_endpoint("target", target_url, target_model, settings, timeout),
-        draft_gguf=draft_gguf,
-        target_gguf=target_gguf,
+    servers = _servers(
+        settings,
+        profile,
+        (draft_url, draft_model, draft_gguf),
+        (target_url, target_model, target_gguf),
+        timeout,
     )
     out_dir.mkdir(parents=True, exist_ok=True)
     try:
