@@ -72,6 +72,40 @@ async def test_judge_reads_a_score_from_real_logprobs(backend):
     assert sum(verdict.digit_probs.values()) == pytest.approx(1.0)
 
 
+@pytest.mark.parametrize("name", ["yesno", "inline", "reviewer"])
+async def test_yes_no_judges_get_a_verdict_from_real_logprobs(tiny, name):
+    judge = JUDGES[name]
+    messages, prefix = judge.request(
+        problem_messages(QUESTION),
+        ["Tom starts with 3 apples."],
+        "He buys 5 more, so 3 + 5 = 8.",
+        "\n\n",
+    )
+    token = await OpenAICompatibleBackend(tiny.target).next_token(
+        messages, prefix=prefix, top_logprobs=10
+    )
+    verdict = judge.score(token.top_logprobs, "average")
+    assert verdict.score is not None, f"neither yes nor no among {token.top_logprobs}"
+    assert 0.0 <= verdict.score <= 9.0
+    assert set(verdict.digit_probs) == {"yes", "no"}
+
+
+async def test_judge_prefill_is_served_from_the_prefix_cache(tiny):
+    """The judge of step k+1 re-uses the prefill of the judge of step k (prefix cache)."""
+    backend = OpenAICompatibleBackend(tiny.target)
+    judge = JUDGES["yesno"]
+    messages = problem_messages(QUESTION)
+    steps = ["Tom starts with 3 apples.", "He buys 5 more apples at the shop."]
+    first, prefix = judge.request(messages, steps[:1], steps[1], "\n\n")
+    one = await backend.next_token(first, prefix=prefix, top_logprobs=5)
+    second, prefix = judge.request(messages, steps, "So 3 + 5 = 8.", "\n\n")
+    two = await backend.next_token(second, prefix=prefix, top_logprobs=5)
+    assert two.prompt_tokens > one.prompt_tokens
+    # Everything up to the end of step 2 was prefilled by the first call; only the closing
+    # turn wrapper and instruction (~60 tokens) differ.
+    assert two.cached_tokens >= one.prompt_tokens - 80
+
+
 async def test_repeated_prefix_is_served_from_cache(tiny):
     backend = OpenAICompatibleBackend(tiny.target)
     messages = problem_messages(QUESTION)
