@@ -115,6 +115,10 @@ def test_ctrl_c_stops_the_run_and_releases_the_servers():
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # Like a terminal's Ctrl-C even when this test runs in a background job (where the
+        # shell starts children with SIGINT ignored, and Python then never raises
+        # KeyboardInterrupt).
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     first = proc.stdout.readline()  # the first step has landed: the run is in full swing
     assert first.startswith("Step 1"), first
