@@ -126,9 +126,9 @@ def read_records(path: Path) -> list[QuestionRecord]:
 def append_record(path: Path, record: QuestionRecord) -> None:
     """Append one record and flush it, so a killed run loses at most the question in flight."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    torn = path.exists() and path.stat().st_size > 0 and not path.read_bytes().endswith(b"\n")
-    with path.open("a") as f:
-        f.write(("\n" if torn else "") + record.model_dump_json() + "\n")
+    with path.open("a+b") as f:
+        torn = f.tell() > 0 and (f.seek(-1, 2), f.read(1))[1] != b"\n"  # only the last byte
+        f.write((b"\n" if torn else b"") + record.model_dump_json().encode() + b"\n")
         f.flush()
 
 
