@@ -107,6 +107,10 @@ def _endpoint(
         raise UserError(f"invalid --{role}-url: {e.errors()[0]['msg']}") from e  # type: ignore[attr-defined]
 
 
+_CTX_PER_CHAIN = 2048
+"""Context tokens per concurrent chain on an embedded server (prompt + budget + judge)."""
+
+
 class _ModelServers:
     """The draft and target endpoints: given URLs, or embedded servers started for the rest.
 
@@ -123,18 +127,23 @@ class _ModelServers:
         draft_gguf: Path | None = None,
         target_gguf: Path | None = None,
         quiet: bool = False,
+        parallel: int = 2,
     ) -> None:
         self.profile = get_profile(profile)
         self._given = {"draft": draft, "target": target}
         self._ggufs = {"draft_gguf": draft_gguf, "target_gguf": target_gguf}
         self._quiet = quiet
+        # one slot per chain in flight, each with room for a chain and its judge prompt
+        self._slots = {"n_parallel": parallel, "n_ctx": max(8192, parallel * _CTX_PER_CHAIN)}
         self._embedded: EmbeddedModels | None = None
 
     def __enter__(self) -> _ModelServers:
         if all(self._given.values()):
             return self
         with _DownloadProgress() as progress:
-            embedded = EmbeddedModels(self.profile.name, progress=progress, **self._ggufs)
+            embedded = EmbeddedModels(
+                self.profile.name, progress=progress, **self._ggufs, **self._slots
+            )
             if not self._quiet:
                 err.print(
                     f"[dim]starting embedded llama.cpp servers ({self.profile.description})[/]"
@@ -189,6 +198,7 @@ def _servers(
     timeout: float,
     *,
     quiet: bool = False,
+    parallel: int = 2,
 ) -> _ModelServers:
     return _ModelServers(
         profile or settings.profile,
@@ -197,6 +207,7 @@ def _servers(
         draft_gguf=draft[2],
         target_gguf=target[2],
         quiet=quiet,
+        parallel=parallel,
     )
 
 
@@ -401,7 +412,8 @@ def bench(
         str | None,
         typer.Option(
             help="Instead of the comparison, run each mode with this many questions in flight "
-            "at once, e.g. 1,4,16: throughput and p50/p95 latency."
+            "at once, e.g. 1,4,16: throughput and p50/p95 latency (embedded servers get one "
+            "slot per question in flight)."
         ),
     ] = None,
     gpu: Annotated[
@@ -454,6 +466,7 @@ def bench(
         (draft_url, draft_model, draft_gguf),
         (target_url, target_model, target_gguf),
         timeout,
+        parallel=max([2, *(levels or [])]),  # embedded servers: a slot per question in flight
     )
     out_dir.mkdir(parents=True, exist_ok=True)
     try:

@@ -74,7 +74,8 @@ class EmbeddedModels:
         draft_gguf, target_gguf: use this GGUF file for a role instead of the profile's model.
         cache_dir: where fetched models are cached (default: the user cache dir).
         progress: called with download/verify progress on first use.
-        n_ctx: context size of each server.
+        n_ctx: context size of each server (shared by its slots).
+        n_parallel: requests each server runs at once (slots); more only queue.
     """
 
     def __init__(
@@ -86,12 +87,14 @@ class EmbeddedModels:
         cache_dir: Path | None = None,
         progress: Callable[[FetchProgress], None] | None = None,
         n_ctx: int = 8192,
+        n_parallel: int = 2,
     ) -> None:
         self.profile = get_profile(profile)
         self._paths: dict[str, Path | None] = {"draft": draft_gguf, "target": target_gguf}
         self._cache_dir = cache_dir
         self._progress = progress
         self._n_ctx = n_ctx
+        self._n_parallel = n_parallel
         self._servers: dict[Path, LlamaServer] = {}
         self._endpoints: dict[str, EndpointConfig] = {}
 
@@ -126,7 +129,9 @@ class EmbeddedModels:
             for role in ("draft", "target"):
                 path = self.model_path(role).resolve()
                 if path not in self._servers:
-                    config = LlamaServerConfig(model_path=path, n_ctx=self._n_ctx)
+                    config = LlamaServerConfig(
+                        model_path=path, n_ctx=self._n_ctx, n_parallel=self._n_parallel
+                    )
                     self._servers[path] = LlamaServer(config)
                     self._servers[path].start()
                 self._endpoints[role] = EndpointConfig(

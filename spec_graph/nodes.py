@@ -1,4 +1,4 @@
-"""The graph's nodes and routers: draft, judge, accept, correct, answer.
+"""The graph's nodes and routers: draft, judge, correct, answer.
 
 Each node is a small async function ``(state, runtime) -> update`` that reads its models and
 settings from ``runtime.context`` (a `SpecContext`), so any node can be replaced or wrapped by
@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from langgraph.runtime import Runtime
+from langgraph.types import Command
 
 from spec_graph.backends.base import Generation, ModelBackend
 from spec_graph.config import ReasoningConfig, Strategy
@@ -23,18 +24,20 @@ from spec_graph.prompts import ChatMessage, chain_prefix, problem_messages
 from spec_graph.state import Candidate, SpecState, Step, StopReason
 
 __all__ = [
+    "NextNode",
     "SpecContext",
-    "accept",
-    "after_draft_condition",
     "answer",
     "correct",
+    "decide",
     "draft",
+    "draft_step",
     "extract_boxed",
     "finish",
     "judge",
-    "next_step_condition",
+    "keep",
+    "next_node",
+    "start_condition",
     "stop_reason",
-    "verdict_condition",
 ]
 
 
@@ -98,7 +101,7 @@ def extract_boxed(text: str) -> str | None:
     return None
 
 
-# -- routers ---------------------------------------------------------------------------------
+# -- routing ---------------------------------------------------------------------------------
 
 
 def stop_reason(state: SpecState, config: ReasoningConfig) -> StopReason | None:
@@ -121,11 +124,12 @@ def stop_reason(state: SpecState, config: ReasoningConfig) -> StopReason | None:
     return None
 
 
-def next_step_condition(
-    state: SpecState, runtime: Runtime[SpecContext]
-) -> Literal["draft", "correct", "answer"]:
+NextNode = Literal["draft", "correct", "answer"]
+"""Where the chain goes after a step is kept."""
+
+
+def next_node(state: SpecState, config: ReasoningConfig) -> NextNode:
     """After a step is kept: stop, let the target write (warm-up, target-only), or draft."""
-    config = runtime.context.config
     if stop_reason(state, config) is not None:
         return "answer"
     if config.strategy is Strategy.TARGET_ONLY:
@@ -135,32 +139,35 @@ def next_step_condition(
     return "draft"
 
 
-def after_draft_condition(
-    state: SpecState, runtime: Runtime[SpecContext]
-) -> Literal["judge", "accept", "correct"]:
-    """Draft-only keeps every draft; an empty draft (it thinks it's done) goes to the target."""
-    if runtime.context.config.strategy is Strategy.DRAFT_ONLY:
-        return "accept"
-    candidate = state.get("candidate")
-    if candidate is None or not candidate.text.strip():
-        return "correct"
-    return "judge"
+async def start_condition(state: SpecState, runtime: Runtime[SpecContext]) -> NextNode:
+    """The first node of a run (``async``: LangGraph runs a sync router in a thread pool)."""
+    return next_node(state, runtime.context.config)
 
 
-def _accepted(candidate: Candidate | None, config: ReasoningConfig) -> bool:
-    """Accept when the score reaches the threshold; no verdict (score None) means reject."""
-    return (
-        candidate is not None
-        and candidate.score is not None
-        and candidate.score >= config.threshold
-    )
+def keep(state: SpecState, step: Step, config: ReasoningConfig) -> Command[NextNode]:
+    """Append ``step`` to the chain, clear the candidate, and go where the longer chain leads.
+
+    Nodes route with `Command` rather than conditional edges: a LangGraph branch re-reads the
+    whole state after every node, which was a third of the graph's overhead per step.
+    """
+    chain: SpecState = {**state, "steps": [*state.get("steps", []), step]}
+    return Command(update={"steps": [step], "candidate": None}, goto=next_node(chain, config))
 
 
-def verdict_condition(
-    state: SpecState, runtime: Runtime[SpecContext]
-) -> Literal["accept", "correct"]:
-    """Accept when the score reaches the threshold; no digit (score None) means reject."""
-    return "accept" if _accepted(state.get("candidate"), runtime.context.config) else "correct"
+async def decide(
+    state: SpecState, runtime: Runtime[SpecContext], judged: Candidate
+) -> Command[Literal["draft", "correct", "answer"]]:
+    """Apply the threshold to a judged candidate: keep it, or send it to the target to correct.
+
+    The last line of any judge, including your own: score the candidate, then ``return await
+    decide(state, runtime, candidate.model_copy(update={"score": s, "judged": True}))``.
+    No verdict (score None) means reject.
+    """
+    ctx = runtime.context
+    if judged.score is not None and judged.score >= ctx.config.threshold:
+        return keep(state, draft_step(state, judged), ctx.config)
+    await ctx.cancel_prefetched()  # pipelining: the early draft continued a rejected step
+    return Command(update={"candidate": judged}, goto="correct")
 
 
 # -- nodes -----------------------------------------------------------------------------------
@@ -182,8 +189,10 @@ async def _write_step(
     )
 
 
-async def draft(state: SpecState, runtime: Runtime[SpecContext]) -> dict[str, Any]:
-    """The draft model writes the next step after the chain so far.
+async def draft(
+    state: SpecState, runtime: Runtime[SpecContext]
+) -> Command[Literal["judge", "draft", "correct", "answer"]]:
+    """The draft model writes the next step after the chain so far (draft-only: and keeps it).
 
     With pipelining, the step may already be in flight (started while the previous step was
     judged); then ``draft_s`` is only the time still waited for it.
@@ -204,7 +213,10 @@ async def draft(state: SpecState, runtime: Runtime[SpecContext]) -> dict[str, An
         cached_tokens=generation.cached_tokens,
         draft_s=waited,
     )
-    return {"candidate": candidate}
+    if ctx.config.strategy is Strategy.DRAFT_ONLY:
+        return keep(state, draft_step(state, candidate), ctx.config)
+    # an empty draft means the draft thinks the chain is done: the target writes the step
+    return Command(update={"candidate": candidate}, goto="judge" if candidate.text else "correct")
 
 
 def _start_early_draft(state: SpecState, ctx: SpecContext, candidate: Candidate) -> None:
@@ -224,10 +236,14 @@ def _start_early_draft(state: SpecState, ctx: SpecContext, candidate: Candidate)
     ctx.prefetched[key] = asyncio.create_task(_write_step(optimistic, ctx, "draft"))
 
 
-async def judge(state: SpecState, runtime: Runtime[SpecContext]) -> dict[str, Any]:
-    """The target scores the candidate step: one greedy token, read from its top logprobs.
+async def judge(
+    state: SpecState, runtime: Runtime[SpecContext]
+) -> Command[Literal["draft", "correct", "answer"]]:
+    """The target scores the candidate step; `decide` keeps it or sends it to be corrected.
 
-    The question asked and the reading of the answer are ``config.judge``'s formulation.
+    One greedy token, read from its top logprobs; the question asked and the reading of the
+    answer are ``config.judge``'s formulation. Keeping the step here, not in a node of its own,
+    saves a LangGraph superstep (~0.4 ms on a small CPU) on every accepted step.
     """
     ctx = runtime.context
     config = ctx.config
@@ -259,16 +275,12 @@ async def judge(state: SpecState, runtime: Runtime[SpecContext]) -> dict[str, An
             "judge_s": token.elapsed_s,
         }
     )
-    if not _accepted(judged, config):
-        await ctx.cancel_prefetched()
-    return {"candidate": judged}
+    return await decide(state, runtime, judged)
 
 
-async def accept(state: SpecState) -> dict[str, Any]:
-    """Keep the draft's step."""
-    candidate = state["candidate"]
-    assert candidate is not None, "accept runs only after draft"
-    step = Step(
+def draft_step(state: SpecState, candidate: Candidate) -> Step:
+    """The draft's candidate as the chain's next step."""
+    return Step(
         index=len(state.get("steps", [])),
         text=candidate.text,
         source="draft",
@@ -283,10 +295,11 @@ async def accept(state: SpecState) -> dict[str, Any]:
         draft_s=candidate.draft_s,
         judge_s=candidate.judge_s,
     )
-    return {"steps": [step], "candidate": None}
 
 
-async def correct(state: SpecState, runtime: Runtime[SpecContext]) -> dict[str, Any]:
+async def correct(
+    state: SpecState, runtime: Runtime[SpecContext]
+) -> Command[Literal["draft", "correct", "answer"]]:
     """The target writes the step itself (rejected draft, warm-up, or target-only)."""
     generation = await _write_step(state, runtime.context, "target")
     candidate = state.get("candidate") or Candidate(text="")
@@ -310,7 +323,7 @@ async def correct(state: SpecState, runtime: Runtime[SpecContext]) -> dict[str, 
         judge_s=candidate.judge_s,
         correct_s=generation.elapsed_s,
     )
-    return {"steps": [step], "candidate": None}
+    return keep(state, step, runtime.context.config)
 
 
 async def finish(state: SpecState, runtime: Runtime[SpecContext]) -> dict[str, Any]:

@@ -101,6 +101,7 @@ class SpeculativeReasoner:
         }
         started = time.perf_counter()
         final: dict[str, Any] = {}
+        last_node = "__start__"
         try:
             async for mode, chunk in self.graph.astream(
                 graph_input,
@@ -111,11 +112,18 @@ class SpeculativeReasoner:
                 if mode == "values":
                     final = chunk
                     continue
-                for update in chunk.values():
+                for node, update in chunk.items():
+                    last_node = node
                     for step in (update or {}).get("steps", []):
                         yield step
         finally:
             await context.cancel_prefetched()  # pipelining: never leave an early draft running
+        if last_node not in ("answer", "__interrupt__"):
+            raise UserError(
+                f"the graph ended after node {last_node!r} without reaching 'answer': a "
+                "replacement node must return a Command saying where to go next, as the "
+                "default it replaces does (wrap it, or end with spec_graph.nodes.keep/decide)"
+            )
         state: SpecState = final  # type: ignore[assignment]
         yield ReasoningResult(
             question=question or _last_user_text(messages or []),

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from spec_graph import ReasoningConfig, SpeculativeReasoner, Strategy, build_graph
+from spec_graph import ReasoningConfig, SpeculativeReasoner, Strategy, UserError, build_graph
 from spec_graph.judges import JUDGES
 from spec_graph.prompts import JUDGE_INSTRUCTION
 from spec_graph.testing import ScriptedFakeBackend
@@ -220,7 +220,6 @@ def test_sync_invoke_works_repeatedly():
 
 
 async def test_empty_question_and_bad_override_are_user_errors():
-    from spec_graph import UserError
 
     reasoner, _, _ = make()
     with pytest.raises(UserError, match="empty"):
@@ -244,6 +243,38 @@ async def test_custom_node_replaces_default():
     result = await reasoner.ainvoke("q")
     assert calls == [0]
     assert result.answer == "1"
+
+
+async def test_a_judge_of_your_own_scores_and_decide_applies_the_threshold():
+    from spec_graph import nodes
+
+    async def length_judge(state, runtime):  # a stand-in for a reward model: short is good
+        candidate = state["candidate"]
+        score = 9.0 if len(candidate.text) < 10 else 0.0
+        judged = candidate.model_copy(update={"score": score, "judged": True})
+        return await nodes.decide(state, runtime, judged)
+
+    draft = ScriptedFakeBackend("fake-draft", steps=["short", "a much longer step", "so 2"])
+    target = ScriptedFakeBackend("fake-target", steps=["fixed \\boxed{2}"])
+    reasoner = SpeculativeReasoner(draft, target, graph=build_graph(judge=length_judge))
+    result = await reasoner.ainvoke("q")
+    assert [(s.source, s.score) for s in result.steps] == [("draft", 9.0), ("target", 0.0)]
+    assert result.steps[1].rejected_draft == "a much longer step"
+    assert target.count("next_token") == 0  # the default judge never ran
+    assert result.answer == "2"
+
+
+async def test_a_replacement_node_that_does_not_route_is_a_clear_error():
+    async def plain_draft(state, runtime):  # returns an update, not a Command
+        return {"candidate": None}
+
+    reasoner = SpeculativeReasoner(
+        ScriptedFakeBackend("fake-draft"),
+        ScriptedFakeBackend("fake-target"),
+        graph=build_graph(draft=plain_draft),
+    )
+    with pytest.raises(UserError, match=r"ended after node 'draft'.*Command"):
+        await reasoner.ainvoke("q")
 
 
 def test_graph_shape_snapshot(snapshot):
