@@ -16,6 +16,13 @@ acceptance/precision over thresholds.
     python benchmarks/judge_quality.py --offset 100 --limit 14 \
         --out benchmarks/results/judge_quality.json
 
+The ``likelihood`` judge needs prompt log-probabilities, which llama.cpp's server does not
+return; score the *same* saved steps with it on a vLLM server serving the same target model,
+merged into the file (the other judges' rows are kept):
+
+    python benchmarks/judge_quality.py --rejudge benchmarks/results/judge_quality.json \
+        --judges likelihood --judge-url http://127.0.0.1:8000/v1 --judge-model qwen-1.5b
+
 Never run it on the questions the benchmark reports (the README's run uses offset 0).
 """
 
@@ -28,8 +35,14 @@ import re
 import time
 from pathlib import Path
 
-from spec_graph import EmbeddedModels, ReasoningConfig, SamplingConfig, SpeculativeReasoner
-from spec_graph.backends import OpenAICompatibleBackend
+from spec_graph import (
+    EmbeddedModels,
+    EndpointConfig,
+    ReasoningConfig,
+    SamplingConfig,
+    SpeculativeReasoner,
+)
+from spec_graph.backends import ModelBackend, OpenAICompatibleBackend
 from spec_graph.bench.grading import grade
 from spec_graph.bench.stats import auroc
 from spec_graph.judges import JUDGES
@@ -40,8 +53,39 @@ GREEDY = SamplingConfig(temperature=0.0)
 
 
 async def main(args: argparse.Namespace) -> None:
-    items = [json.loads(line) for line in DATA.read_text().splitlines() if line.strip()]
-    items = items[args.offset : args.offset + args.limit]
+    judges = args.judges.split(",") if args.judges else None
+    if args.rejudge:
+        saved = json.loads(args.rejudge.read_text())
+        chains = saved["chains"]
+        names = judges or list(JUDGES)
+        target = OpenAICompatibleBackend(
+            EndpointConfig(base_url=args.judge_url, model=args.judge_model, timeout_s=600)
+        )
+        try:
+            new_rows = await judge_rows(target, chains, _questions(chains), names)
+        finally:
+            await target.aclose()
+        rows = [r for r in saved["rows"] if r["judge"] not in names] + new_rows
+        judged_by = {**saved.get("judged_by", {}), **dict.fromkeys(names, args.judge_url)}
+    else:
+        chains, rows = await _chains_and_rows(args, judges or _llamacpp_judges())
+        judged_by = dict.fromkeys({r["judge"] for r in rows}, "embedded llama.cpp")
+    summary = summarize(rows)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"args": _jsonable(vars(args)), "judged_by": judged_by,
+                                    "summary": summary, "chains": chains, "rows": rows}, indent=1))  # fmt: skip
+    for name, s in summary.items():
+        print(name, json.dumps(s))
+
+
+def _llamacpp_judges() -> list[str]:
+    return [name for name, judge in JUDGES.items() if not judge.needs_prompt_logprobs]
+
+
+async def _chains_and_rows(
+    args: argparse.Namespace, judges: list[str]
+) -> tuple[list[dict], list[dict]]:
+    items = _items(args.offset, args.limit)
     config = ReasoningConfig(
         strategy="draft-only", draft_sampling=GREEDY, target_sampling=GREEDY,
         token_budget=args.token_budget, max_steps=args.max_steps,
@@ -63,32 +107,59 @@ async def main(args: argparse.Namespace) -> None:
                     stop=["\n\n"], sampling=GREEDY,
                 )  # fmt: skip
                 agree.append(_last_number(own.text) == _last_number(step))
-            chains.append({"id": item["id"], "correct": correct, "steps": texts, "agree": agree})
+            chain = {"id": item["id"], "correct": correct, "steps": texts, "agree": agree}
+            chains.append(chain)
             print(
                 f"[{n + 1}/{len(items)}] {item['id']}: {len(texts)} steps, correct={correct}, "
                 f"target agrees on {sum(agree)}"
             )
-            for name, judge in JUDGES.items():
-                for i, step in enumerate(texts):
-                    request, prefix = judge.request(messages, texts[:i], step, "\n\n")
-                    token = await target.next_token(request, prefix=prefix, top_logprobs=10)
-                    rows.append({
-                        "id": item["id"], "judge": name, "step": i, "final": correct,
-                        "agree": agree[i],
-                        "average": judge.score(token.top_logprobs, "average").score,
-                        "greedy": judge.score(token.top_logprobs, "greedy").score,
-                        "top_token": judge.score(token.top_logprobs, "greedy").top_token,
-                        "prompt_tokens": token.prompt_tokens,
-                        "cached_tokens": token.cached_tokens, "seconds": token.elapsed_s,
-                    })  # fmt: skip
+            rows += await judge_rows(target, [chain], {item["id"]: item["question"]}, judges)
         await reasoner.aclose()
         await target.aclose()
-    summary = summarize(rows)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"args": vars(args) | {"out": str(args.out)},
-                                    "summary": summary, "chains": chains, "rows": rows}, indent=1))  # fmt: skip
-    for name, s in summary.items():
-        print(name, json.dumps(s))
+    return chains, rows
+
+
+async def judge_rows(
+    target: ModelBackend, chains: list[dict], questions: dict[str, str], judges: list[str]
+) -> list[dict]:
+    """Every step of every chain judged by every named formulation: one row each."""
+    rows: list[dict] = []
+    for chain in chains:
+        messages = problem_messages(questions[chain["id"]])
+        texts = chain["steps"]
+        for name in judges:
+            judge = JUDGES[name]  # type: ignore[index]
+            for i, step in enumerate(texts):
+                request, prefix = judge.request(messages, texts[:i], step, "\n\n")
+                token = await target.next_token(
+                    request, prefix=prefix, top_logprobs=10,
+                    prompt_logprobs=judge.needs_prompt_logprobs,
+                )  # fmt: skip
+                average = judge.score(token, "average", step)
+                greedy = judge.score(token, "greedy", step)
+                rows.append({
+                    "id": chain["id"], "judge": name, "step": i, "final": chain["correct"],
+                    "agree": chain["agree"][i], "average": average.score,
+                    "greedy": greedy.score, "top_token": greedy.top_token,
+                    "prompt_tokens": token.prompt_tokens,
+                    "cached_tokens": token.cached_tokens, "seconds": token.elapsed_s,
+                })  # fmt: skip
+    return rows
+
+
+def _items(offset: int, limit: int) -> list[dict]:
+    items = [json.loads(line) for line in DATA.read_text().splitlines() if line.strip()]
+    return items[offset : offset + limit]
+
+
+def _questions(chains: list[dict]) -> dict[str, str]:
+    """The questions of saved chains, looked up by id in the dev set."""
+    by_id = {item["id"]: item["question"] for item in _items(0, 10**9)}
+    return {chain["id"]: by_id[chain["id"]] for chain in chains}
+
+
+def _jsonable(args: dict) -> dict:
+    return {k: str(v) if isinstance(v, Path) else v for k, v in args.items() if not callable(v)}
 
 
 def summarize(rows: list[dict]) -> dict[str, dict]:
@@ -143,6 +214,12 @@ if __name__ == "__main__":
     parser.add_argument("--token-budget", type=int, default=768)
     parser.add_argument("--max-steps", type=int, default=14)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/judge_quality.json"))
+    parser.add_argument(
+        "--judges", help="comma-separated formulations (default: all the server can)"
+    )
+    parser.add_argument("--rejudge", type=Path, help="score the saved chains of this results file")
+    parser.add_argument("--judge-url", help="with --rejudge: the target's OpenAI-compatible URL")
+    parser.add_argument("--judge-model", default="target", help="with --rejudge: its model name")
     started = time.perf_counter()
     asyncio.run(main(parser.parse_args()))
     print(f"done in {time.perf_counter() - started:.0f} s")

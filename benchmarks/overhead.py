@@ -46,7 +46,7 @@ async def bare_loop(steps: int, config: ReasoningConfig) -> float:
         )  # fmt: skip
         request, reply = judge.request(messages, kept, generation.text, config.step_delimiter)
         token = await target.next_token(request, prefix=reply, top_logprobs=10)
-        verdict = judge.score(token.top_logprobs, config.score_method)
+        verdict = judge.score(token, config.score_method, generation.text)
         assert verdict.score is not None
         assert verdict.score >= config.threshold
         kept.append(generation.text.strip())

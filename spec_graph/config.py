@@ -38,7 +38,7 @@ class Strategy(str, Enum):
     """Draft writes every step, nobody judges (the lower baseline)."""
 
 
-JudgeName = Literal["specreason", "yesno", "inline", "reviewer"]
+JudgeName = Literal["specreason", "yesno", "inline", "reviewer", "likelihood"]
 """Judge formulations (`spec_graph.judges`): how the target is asked about a draft step."""
 
 ScoreMethod = Literal["greedy", "average"]

@@ -17,6 +17,12 @@ so ``threshold`` means the same thing whichever judge is chosen.
 - ``reviewer``: the partial solution is shown in a user turn as someone else's work to check,
   answered yes/no. Small instruct models are more critical of others' work than of their own
   (DESIGN.md §8) but the prompt shares no prefix with step generation.
+- ``likelihood``: no question at all: the target prefills its own chain with the step and the
+  server reports how likely the target finds each of the step's tokens (vLLM's
+  ``prompt_logprobs``). Score = 9 x the geometric-mean token probability (``average``) or 9 x
+  the least likely token's probability (``greedy``). The cheapest prompt (only the step is new)
+  and nothing in the step can address the judge; llama.cpp's server cannot return prompt
+  log-probabilities, so it needs vLLM.
 
 Hardening: the step's text never goes into the instruction; it is followed by our own question
 and a reply we prefill, so the scored token is always the first one the judge writes, and text
@@ -31,11 +37,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from spec_graph.backends.base import NextToken
 from spec_graph.config import JudgeName, ScoreMethod
 from spec_graph.prompts import JUDGE_INSTRUCTION, ChatMessage, chain_prefix, sanitize_step
 from spec_graph.scoring import JudgeScore, score_from_logprobs
 
-__all__ = ["JUDGES", "Judge", "JudgeName", "yes_no_score"]
+__all__ = ["JUDGES", "Judge", "JudgeName", "likelihood_score", "yes_no_score"]
 
 YES_NO_INSTRUCTION = (
     "Is the LAST step of your reasoning above correct (right facts, right arithmetic, valid "
@@ -80,15 +87,46 @@ def yes_no_score(top_logprobs: Iterable[tuple[str, float]], method: ScoreMethod)
     )  # fmt: skip
 
 
+def likelihood_score(
+    prompt_logprobs: Sequence[tuple[str, float]], step: str, method: ScoreMethod
+) -> JudgeScore:
+    """0-9 from the target's log-probabilities of the step's tokens (the prompt's last ones).
+
+    The step's tokens are found from the end of the prompt until their text covers ``step``.
+    ``average``: 9 x exp(mean logprob), the geometric-mean probability; ``greedy``: 9 x the
+    least likely token's probability. No tokens: score None (reject).
+    """
+    covered, logprobs = 0, []
+    for token, logprob in reversed(prompt_logprobs):
+        if covered >= len(step):
+            break
+        covered += len(token)
+        logprobs.append(logprob)
+    if not logprobs or not step:
+        return JudgeScore(score=None, digit_probs={}, digit_mass=0.0, top_token="")
+    mean_p = math.exp(sum(logprobs) / len(logprobs))
+    min_p = math.exp(min(logprobs))
+    score = 9.0 * (mean_p if method == "average" else min_p)
+    return JudgeScore(
+        score=score, digit_probs={"mean_p": mean_p, "min_p": min_p}, digit_mass=1.0,
+        top_token="",
+    )  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Judge:
     """One formulation: the request that asks the question and the reading of the answer."""
 
     name: JudgeName
-    layout: Literal["own-turn", "inline", "user-turn"]
+    layout: Literal["own-turn", "inline", "user-turn", "continuation"]
     instruction: str
     reply_prefix: str
-    answer: Literal["digit", "yesno"]
+    answer: Literal["digit", "yesno", "likelihood"]
+
+    @property
+    def needs_prompt_logprobs(self) -> bool:
+        """The score comes from the prompt's tokens (the server must return their logprobs)."""
+        return self.answer == "likelihood"
 
     def request(
         self,
@@ -108,16 +146,20 @@ class Judge:
             return closed, self.reply_prefix
         if self.layout == "inline":
             return list(messages), f"{chain}{delimiter}{self.instruction}"
+        if self.layout == "continuation":
+            return list(messages), chain
         problem = "\n\n".join(m["content"] for m in messages if m["role"] == "user")
         shown = f"{REVIEWER_INTRO}{problem}\n\nStudent's steps:\n{chain}\n\n{self.instruction}"
         system = [m for m in messages if m["role"] == "system"]
         return [*system, {"role": "user", "content": shown}], self.reply_prefix
 
-    def score(self, top_logprobs: Iterable[tuple[str, float]], method: ScoreMethod) -> JudgeScore:
-        """The 0-9 score from the verdict token's top-k logprobs."""
+    def score(self, token: NextToken, method: ScoreMethod, candidate: str) -> JudgeScore:
+        """The 0-9 score from the server's answer to `request` about ``candidate``."""
         if self.answer == "digit":
-            return score_from_logprobs(top_logprobs, method)
-        return yes_no_score(top_logprobs, method)
+            return score_from_logprobs(token.top_logprobs, method)
+        if self.answer == "yesno":
+            return yes_no_score(token.top_logprobs, method)
+        return likelihood_score(token.prompt_logprobs, sanitize_step(candidate), method)
 
 
 JUDGES: dict[JudgeName, Judge] = {
@@ -125,4 +167,5 @@ JUDGES: dict[JudgeName, Judge] = {
     "yesno": Judge("yesno", "own-turn", YES_NO_INSTRUCTION, ANSWER_PREFIX, "yesno"),
     "inline": Judge("inline", "inline", INLINE_CHECK, "", "yesno"),
     "reviewer": Judge("reviewer", "user-turn", REVIEWER_INSTRUCTION, ANSWER_PREFIX, "yesno"),
+    "likelihood": Judge("likelihood", "continuation", "", "", "likelihood"),
 }

@@ -260,11 +260,12 @@ async def judge(
             prefix=reply_prefix,
             top_logprobs=config.judge_top_logprobs,
             tools=config.tools,
+            prompt_logprobs=formulation.needs_prompt_logprobs,
         )
     except BaseException:
         await ctx.cancel_prefetched()
         raise
-    verdict = formulation.score(token.top_logprobs, config.score_method)
+    verdict = formulation.score(token, config.score_method, candidate.text)
     judged = candidate.model_copy(
         update={
             "judged": True,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import re
 from collections import deque
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -60,9 +61,10 @@ class ScriptedFakeBackend:
         name: model name reported in telemetry.
         steps: texts returned by successive ``generate`` calls ("" once exhausted).
         scores: successive judge outputs: a score ``n`` in 0-9 (the digit ``n`` with logprob 0,
-            and "Yes"/"No" with probabilities n/9 and 1 - n/9, so every judge formulation reads
-            the score ``n`` with the ``average`` method), ``None`` (a top-k with neither a
-            digit nor yes/no), or explicit ``(token, logprob)`` pairs.
+            "Yes"/"No" with probabilities n/9 and 1 - n/9, and when prompt logprobs are asked
+            for, every prompt word at probability n/9, so every judge formulation reads the
+            score ``n`` with the ``average`` method), ``None`` (a top-k with neither a digit
+            nor yes/no), or explicit ``(token, logprob)`` pairs.
         answers: texts returned when the answer node asks for the final answer.
         replies: successive ``stream_reply`` outputs (see `ScriptedReply`).
         delay_s: simulated latency per call (and per streamed chunk).
@@ -122,9 +124,11 @@ class ScriptedFakeBackend:
         prefix: str,
         top_logprobs: int,
         tools: Sequence[dict[str, Any]] | None = None,
+        prompt_logprobs: bool = False,
     ) -> NextToken:
         """Return the next scripted judge output."""
-        self.calls.append(FakeCall("next_token", list(messages), prefix, 1, (), {"tools": tools}))
+        extra = {"tools": tools, "prompt_logprobs": prompt_logprobs}
+        self.calls.append(FakeCall("next_token", list(messages), prefix, 1, (), extra))
         if self.delay_s:
             await asyncio.sleep(self.delay_s)
         scripted = self.scores.popleft() if self.scores else None
@@ -135,7 +139,13 @@ class ScriptedFakeBackend:
         else:
             tops = list(scripted)
         prompt_tokens = sum(len(m["content"].split()) for m in messages)
-        return NextToken(top_logprobs=tops[:top_logprobs], prompt_tokens=prompt_tokens)
+        scored: list[tuple[str, float]] = []
+        if prompt_logprobs:  # the prefix's words (with their spaces) are the "tokens"
+            p = max(scripted / 9, 1e-9) if isinstance(scripted, int) else 0.5
+            scored = [(word, math.log(p)) for word in re.findall(r"\s*\S+", prefix)]
+        return NextToken(
+            top_logprobs=tops[:top_logprobs], prompt_logprobs=scored, prompt_tokens=prompt_tokens
+        )
 
     async def stream_reply(
         self,

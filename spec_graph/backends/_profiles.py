@@ -36,6 +36,8 @@ class ServerProfile(BaseModel):
     """The server renders its chat template on request (enables the ``completions`` shape)."""
     parses_tool_calls: bool = True
     """The server returns native ``tool_calls``; if not, the backend constrains/parses them."""
+    returns_prompt_logprobs: bool = False
+    """The server scores the prompt's own tokens on request (vLLM's ``prompt_logprobs``)."""
 
 
 PROFILES: dict[str, ServerProfile] = {
@@ -44,6 +46,7 @@ PROFILES: dict[str, ServerProfile] = {
         continue_body={"continue_final_message": True, "add_generation_prompt": False},
         echoes_prefix=False,
         supports_apply_template=False,
+        returns_prompt_logprobs=True,
     ),
     "llamacpp": ServerProfile(
         name="llamacpp",

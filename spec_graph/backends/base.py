@@ -39,6 +39,8 @@ class NextToken(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     top_logprobs: list[tuple[str, float]]
+    prompt_logprobs: list[tuple[str, float]] = []
+    """When asked for: each prompt token (after the first) and its log-probability."""
     prompt_tokens: int = 0
     cached_tokens: int = 0
     elapsed_s: float = 0.0
@@ -101,8 +103,13 @@ class ModelBackend(Protocol):
         prefix: str,
         top_logprobs: int,
         tools: Sequence[dict[str, Any]] | None = None,
+        prompt_logprobs: bool = False,
     ) -> NextToken:
-        """The log-probabilities of the first token after ``prefix``."""
+        """The log-probabilities of the first token after ``prefix``.
+
+        ``prompt_logprobs``: also how likely the model finds each token of the prompt (vLLM's
+        ``prompt_logprobs``); a backend whose server cannot say raises `BackendError`.
+        """
         ...
 
     def stream_reply(

@@ -120,14 +120,28 @@ class OpenAICompatibleBackend:
         prefix: str,
         top_logprobs: int,
         tools: Sequence[dict[str, Any]] | None = None,
+        prompt_logprobs: bool = False,
     ) -> NextToken:
-        """Greedy first token after ``prefix`` with its top-k alternatives."""
+        """Greedy first token after ``prefix`` with its top-k alternatives.
+
+        ``prompt_logprobs`` asks the server to score the prompt's tokens too (vLLM only).
+        """
         params: dict[str, Any] = {
             "max_tokens": 1,
             "temperature": 0.0,
             "logprobs": True,
             **_shown_tools(tools),
         }
+        if prompt_logprobs:
+            profile = await self.server_profile()
+            if not profile.returns_prompt_logprobs or self.request_shape != "chat":
+                msg = (
+                    f"{self.endpoint.base_url} is a {profile.name!r} server, which does not "
+                    "return prompt log-probabilities (the 'likelihood' judge needs them): serve "
+                    "the target with vLLM, or choose another judge"
+                )
+                raise BackendError(msg)
+            params["extra_body"] = {"prompt_logprobs": 0}  # 0: the prompt's own tokens only
         started = time.perf_counter()
         data = await self._complete(messages, prefix, params, top_logprobs=top_logprobs)
         if not data["top_logprobs"]:
@@ -138,6 +152,7 @@ class OpenAICompatibleBackend:
             raise BackendError(msg)
         return NextToken(
             top_logprobs=data["top_logprobs"],
+            prompt_logprobs=data.get("prompt_logprobs", []),
             elapsed_s=time.perf_counter() - started,
             prompt_tokens=data["usage"]["prompt_tokens"],
             cached_tokens=data["usage"]["cached_tokens"],
@@ -232,10 +247,11 @@ class OpenAICompatibleBackend:
         top_logprobs: int | None,
     ) -> dict[str, Any]:
         wire: list[Any] = list(messages)
-        extra_body: dict[str, Any] = {}
+        params = dict(params)
+        extra_body: dict[str, Any] = params.pop("extra_body", {})
         if prefix:
             wire.append({"role": "assistant", "content": prefix})
-            extra_body = dict(profile.continue_body)
+            extra_body = {**extra_body, **profile.continue_body}
         if top_logprobs is not None:
             params = {**params, "top_logprobs": top_logprobs}
         with self._converted_errors("POST /chat/completions"):
@@ -256,6 +272,7 @@ class OpenAICompatibleBackend:
             "finish_reason": choice.finish_reason,
             "usage": _usage(response.usage),
             "top_logprobs": tops,
+            "prompt_logprobs": _prompt_logprobs(getattr(response, "prompt_logprobs", None)),
         }
 
     async def _complete_raw(
@@ -325,6 +342,21 @@ class OpenAICompatibleBackend:
             detail = _short(e.response.text if e.response is not None else str(e))
             msg = f"{what} at {url} failed with HTTP {e.status_code} (model {self.model_name!r}): {detail}"
             raise BackendError(msg) from e
+
+
+def _prompt_logprobs(entries: Any) -> list[tuple[str, float]]:
+    """The prompt's tokens and their logprobs, from vLLM's ``prompt_logprobs``.
+
+    One entry per prompt token: None (the first), or ``{id: {logprob, decoded_token, ...}}``
+    holding just the prompt's own token when 0 alternatives were asked for.
+    """
+    pairs: list[tuple[str, float]] = []
+    for entry in entries or []:
+        if not entry:
+            continue  # the first token has no logprob
+        (info,) = list(entry.values())[:1]
+        pairs.append((str(info.get("decoded_token") or ""), float(info["logprob"])))
+    return pairs
 
 
 def _shown_tools(tools: Sequence[dict[str, Any]] | None) -> dict[str, Any]:

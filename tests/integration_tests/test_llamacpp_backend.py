@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from spec_graph import OpenAICompatibleBackend, SamplingConfig, ServerUnavailableError
+from spec_graph import (
+    BackendError,
+    OpenAICompatibleBackend,
+    SamplingConfig,
+    ServerUnavailableError,
+)
 from spec_graph.config import EndpointConfig
 from spec_graph.judges import JUDGES
 from spec_graph.prompts import problem_messages
@@ -84,10 +89,19 @@ async def test_yes_no_judges_get_a_verdict_from_real_logprobs(tiny, name):
     token = await OpenAICompatibleBackend(tiny.target).next_token(
         messages, prefix=prefix, top_logprobs=10
     )
-    verdict = judge.score(token.top_logprobs, "average")
+    verdict = judge.score(token, "average", "He buys 5 more, so 3 + 5 = 8.")
     assert verdict.score is not None, f"neither yes nor no among {token.top_logprobs}"
     assert 0.0 <= verdict.score <= 9.0
     assert set(verdict.digit_probs) == {"yes", "no"}
+
+
+async def test_the_likelihood_judge_on_llamacpp_is_a_clear_error(tiny):
+    messages, prefix = JUDGES["likelihood"].request(
+        problem_messages(QUESTION), [], "Tom starts with 3 apples.", "\n\n"
+    )
+    backend = OpenAICompatibleBackend(tiny.target)
+    with pytest.raises(BackendError, match=r"llamacpp.*prompt log-probabilities.*vLLM"):
+        await backend.next_token(messages, prefix=prefix, top_logprobs=5, prompt_logprobs=True)
 
 
 async def test_judge_prefill_is_served_from_the_prefix_cache(tiny):

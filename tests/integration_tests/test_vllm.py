@@ -52,6 +52,26 @@ async def test_vllm_judge_scores_from_logprobs(vllm_target):
     assert score_from_logprobs(token.top_logprobs).score is not None
 
 
+async def test_vllm_likelihood_judge_scores_the_steps_own_tokens(vllm_target):
+    backend = OpenAICompatibleBackend(vllm_target)
+    judge = JUDGES["likelihood"]
+    chain = ["Tom starts with 3 apples."]
+    scores = {}
+    for step in ("He buys 5 more, so 3 + 5 = 8.", "Purple 7 elephant 3 = banana 91."):
+        messages, prefix = judge.request(problem_messages(QUESTION), chain, step, "\n\n")
+        token = await backend.next_token(
+            messages, prefix=prefix, top_logprobs=5, prompt_logprobs=True
+        )
+        assert token.prompt_logprobs, "vLLM returned no prompt_logprobs"
+        tail = "".join(t for t, _ in token.prompt_logprobs)
+        assert tail.endswith(step)  # the prompt ends with the step (continued message)
+        verdict = judge.score(token, "average", step)
+        assert verdict.score is not None
+        scores[step] = verdict.score
+    sensible, nonsense = scores.values()
+    assert sensible > nonsense  # the target finds the right step far likelier than nonsense
+
+
 async def test_specreason_with_target_on_vllm(vllm_target, tiny, greedy_config):
     reasoner = SpeculativeReasoner(
         OpenAICompatibleBackend(tiny.draft), OpenAICompatibleBackend(vllm_target), greedy_config
