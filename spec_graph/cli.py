@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
@@ -134,7 +135,16 @@ class _ModelServers:
         self._ggufs = {"draft_gguf": draft_gguf, "target_gguf": target_gguf}
         self._quiet = quiet
         # one slot per chain in flight, each with room for a chain and its judge prompt
-        self._slots = {"n_parallel": parallel, "n_ctx": max(8192, parallel * _CTX_PER_CHAIN)}
+        self._slots: dict[str, Any] = {
+            "n_parallel": parallel,
+            "n_ctx": max(8192, parallel * _CTX_PER_CHAIN),
+        }
+        two_models = (draft_gguf or self.profile.draft) != (target_gguf or self.profile.target)
+        if parallel > 2 and two_models:
+            # Many chains keep both servers busy at once: split the cores instead of letting
+            # two llama.cpp thread pools spin against each other (measured: the draft fell
+            # from 37 to 0.5-2 tokens/s with 2 threads per server on 2 cores).
+            self._slots["n_threads"] = max(1, (os.cpu_count() or 2) // 2)
         self._embedded: EmbeddedModels | None = None
 
     def __enter__(self) -> _ModelServers:
@@ -575,7 +585,26 @@ def _running_line(records: list[Any]) -> str:
 def _bench_concurrency(
     reasoner: SpeculativeReasoner, plan: Any, levels: list[int], out_dir: Path, plots: bool
 ) -> None:
-    from spec_graph.bench.runner import run_concurrency
+    from spec_graph.bench.runner import ConcurrencyRow, run_concurrency
+
+    path = out_dir / "concurrency.json"
+    raw_path = out_dir / "concurrency_raw.jsonl"
+    raw_path.unlink(missing_ok=True)
+    finished: list[ConcurrencyRow] = []
+
+    def save(row: ConcurrencyRow, records: list[Any]) -> None:
+        """Write each level as it finishes: a stopped run keeps what it measured."""
+        finished.append(row)
+        path.write_text(json.dumps([r.model_dump() for r in finished], indent=2) + "\n")
+        with raw_path.open("a") as f:
+            for record in records:
+                f.write(json.dumps({"concurrency": row.concurrency, **record.model_dump()}))
+                f.write("\n")
+        err.print(
+            f"{escape(row.mode)} x{row.concurrency}: {row.questions} questions in "
+            f"{row.elapsed_s:.0f} s, {row.throughput_qps:.3f} q/s, p50 {row.p50_s:.1f} s, "
+            f"p95 {row.p95_s:.1f} s, {row.correct} correct"
+        )
 
     progress = Progress(
         TextColumn("[bold]concurrency"),
@@ -589,12 +618,14 @@ def _bench_concurrency(
             _closing(
                 reasoner,
                 run_concurrency(
-                    reasoner, plan, levels, on_record=lambda *_: progress.advance(task)
+                    reasoner,
+                    plan,
+                    levels,
+                    on_record=lambda *_: progress.advance(task),
+                    on_row=save,
                 ),
             )
         )
-    path = out_dir / "concurrency.json"
-    path.write_text(json.dumps([r.model_dump() for r in rows], indent=2) + "\n")
     table = Table(title="Concurrency")
     for column in ("mode", "in flight", "questions", "correct", "q/s", "p50 s", "p95 s"):
         table.add_column(column)

@@ -76,6 +76,8 @@ class EmbeddedModels:
         progress: called with download/verify progress on first use.
         n_ctx: context size of each server (shared by its slots).
         n_parallel: requests each server runs at once (slots); more only queue.
+        n_threads: CPU threads per server (default: all cores). Two busy servers on the same
+            cores thrash (llama.cpp's threads spin); give each half when both run at once.
     """
 
     def __init__(
@@ -88,6 +90,7 @@ class EmbeddedModels:
         progress: Callable[[FetchProgress], None] | None = None,
         n_ctx: int = 8192,
         n_parallel: int = 2,
+        n_threads: int | None = None,
     ) -> None:
         self.profile = get_profile(profile)
         self._paths: dict[str, Path | None] = {"draft": draft_gguf, "target": target_gguf}
@@ -95,6 +98,7 @@ class EmbeddedModels:
         self._progress = progress
         self._n_ctx = n_ctx
         self._n_parallel = n_parallel
+        self._n_threads = n_threads
         self._servers: dict[Path, LlamaServer] = {}
         self._endpoints: dict[str, EndpointConfig] = {}
 
@@ -130,7 +134,10 @@ class EmbeddedModels:
                 path = self.model_path(role).resolve()
                 if path not in self._servers:
                     config = LlamaServerConfig(
-                        model_path=path, n_ctx=self._n_ctx, n_parallel=self._n_parallel
+                        model_path=path,
+                        n_ctx=self._n_ctx,
+                        n_parallel=self._n_parallel,
+                        **({"n_threads": self._n_threads} if self._n_threads else {}),
                     )
                     self._servers[path] = LlamaServer(config)
                     self._servers[path].start()

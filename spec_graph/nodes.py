@@ -156,7 +156,7 @@ def keep(state: SpecState, step: Step, config: ReasoningConfig) -> Command[NextN
 
 async def decide(
     state: SpecState, runtime: Runtime[SpecContext], judged: Candidate
-) -> Command[Literal["draft", "correct", "answer"]]:
+) -> Command[NextNode]:
     """Apply the threshold to a judged candidate: keep it, or send it to the target to correct.
 
     The last line of any judge, including your own: score the candidate, then ``return await
@@ -236,9 +236,7 @@ def _start_early_draft(state: SpecState, ctx: SpecContext, candidate: Candidate)
     ctx.prefetched[key] = asyncio.create_task(_write_step(optimistic, ctx, "draft"))
 
 
-async def judge(
-    state: SpecState, runtime: Runtime[SpecContext]
-) -> Command[Literal["draft", "correct", "answer"]]:
+async def judge(state: SpecState, runtime: Runtime[SpecContext]) -> Command[NextNode]:
     """The target scores the candidate step; `decide` keeps it or sends it to be corrected.
 
     One greedy token, read from its top logprobs; the question asked and the reading of the
@@ -298,9 +296,7 @@ def draft_step(state: SpecState, candidate: Candidate) -> Step:
     )
 
 
-async def correct(
-    state: SpecState, runtime: Runtime[SpecContext]
-) -> Command[Literal["draft", "correct", "answer"]]:
+async def correct(state: SpecState, runtime: Runtime[SpecContext]) -> Command[NextNode]:
     """The target writes the step itself (rejected draft, warm-up, or target-only)."""
     generation = await _write_step(state, runtime.context, "target")
     candidate = state.get("candidate") or Candidate(text="")

@@ -210,11 +210,14 @@ async def run_concurrency(
     levels: Sequence[int],
     *,
     on_record: ProgressFn | None = None,
+    on_row: Callable[[ConcurrencyRow, list[QuestionRecord]], None] | None = None,
 ) -> list[ConcurrencyRow]:
     """Each mode at each concurrency level over all items, against the same servers.
 
     Questions are started ``level`` at a time (a semaphore), so the servers see up to
     ``level`` concurrent chains; throughput is questions per second of the whole batch.
+    ``on_row`` gets each level's row and records as soon as the level finishes (so a long
+    run that is stopped keeps what it measured).
     """
     rows: list[ConcurrencyRow] = []
     for mode in plan.modes:
@@ -225,18 +228,19 @@ async def run_concurrency(
             records = await _batch(reasoner, plan, mode, level, on_record)
             elapsed = time.perf_counter() - started
             latencies = [r.wall_s for r in records]
-            rows.append(
-                ConcurrencyRow(
-                    mode=mode.name,
-                    concurrency=level,
-                    questions=len(records),
-                    correct=sum(r.correct for r in records),
-                    elapsed_s=elapsed,
-                    throughput_qps=len(records) / elapsed,
-                    p50_s=percentile(latencies, 50),
-                    p95_s=percentile(latencies, 95),
-                )
+            row = ConcurrencyRow(
+                mode=mode.name,
+                concurrency=level,
+                questions=len(records),
+                correct=sum(r.correct for r in records),
+                elapsed_s=elapsed,
+                throughput_qps=len(records) / elapsed,
+                p50_s=percentile(latencies, 50),
+                p95_s=percentile(latencies, 95),
             )
+            rows.append(row)
+            if on_row is not None:
+                on_row(row, records)
     return rows
 
 

@@ -210,8 +210,12 @@ async def test_a_failing_question_is_recorded_as_an_error_and_the_run_goes_on(tm
 async def test_run_concurrency_reports_each_level(tmp_path):
     reasoner, _, _ = _fake_reasoner()
     plan = _plan(reasoner, 4, ["draft-only"])
-    rows = await run_concurrency(reasoner, plan, [1, 2])
+    saved = []
+    rows = await run_concurrency(
+        reasoner, plan, [1, 2], on_row=lambda row, records: saved.append((row, len(records)))
+    )
     assert [(r.concurrency, r.questions) for r in rows] == [(1, 4), (2, 4)]
+    assert saved == [(rows[0], 4), (rows[1], 4)]  # each level handed over as it finished
     assert all(r.throughput_qps > 0 and r.p95_s >= r.p50_s for r in rows)
     with pytest.raises(UserError, match="at least 1"):
         await run_concurrency(reasoner, plan, [0])
