@@ -2,8 +2,10 @@
 
 `ScriptedFakeBackend` (a fake, no model) answers at once, so all time measured is Python: the
 graph's node scheduling, state updates and telemetry vs a plain ``for`` loop doing the same
-draft -> judge -> accept calls with the same prompts and scoring. Reports microseconds per step
-and the difference (DESIGN.md §6; target < 1 ms per step).
+draft -> judge -> keep calls with the same prompts and scoring. Reports microseconds per step
+and the difference (DESIGN.md §6; target < 1 ms per step), plus LangGraph's own floor: a graph
+of two empty nodes looping with `Command` (what any two-superstep step costs on this machine),
+so machine speed and our share of the overhead can be told apart. All three are interleaved.
 
     python benchmarks/overhead.py --steps 50 --runs 40 --out benchmarks/results/overhead.json
 """
@@ -16,6 +18,9 @@ import json
 import statistics
 import time
 from pathlib import Path
+
+from langgraph.graph import START, StateGraph
+from langgraph.types import Command
 
 from spec_graph import ReasoningConfig, SpeculativeReasoner
 from spec_graph.judges import JUDGES
@@ -66,23 +71,54 @@ async def graph_run(steps: int, config: ReasoningConfig) -> float:
     return elapsed
 
 
+def _floor_graph(steps: int):
+    """Two empty nodes looping ``steps`` times with `Command`: LangGraph's floor per step."""
+
+    async def first(state: dict) -> Command:
+        return Command(goto="second")
+
+    async def second(state: dict) -> Command:
+        done = len(state.get("steps", [])) + 1 >= steps
+        return Command(update={"steps": [None]}, goto="__end__" if done else "first")
+
+    from spec_graph.state import SpecState
+
+    builder = StateGraph(SpecState)
+    builder.add_node("first", first, destinations=("second",))
+    builder.add_node("second", second, destinations=("first", "__end__"))
+    builder.add_edge(START, "first")
+    return builder.compile()
+
+
+async def floor_run(graph, steps: int) -> float:
+    started = time.perf_counter()
+    await graph.ainvoke({"question": "q"}, {"recursion_limit": 4 * steps})
+    return time.perf_counter() - started
+
+
 async def main(args: argparse.Namespace) -> dict:
     config = ReasoningConfig(max_steps=args.steps + 1, token_budget=100_000)
+    floor = _floor_graph(args.steps)
     for _ in range(3):  # warm up imports, graph compilation, caches
         await graph_run(args.steps, config)
         await bare_loop(args.steps, config)
-    graph_s, bare_s = [], []
-    for _ in range(args.runs):  # interleaved, so drift hits both
+        await floor_run(floor, args.steps)
+    graph_s, bare_s, floor_s = [], [], []
+    for _ in range(args.runs):  # interleaved, so drift hits all three
         graph_s.append(await graph_run(args.steps, config))
         bare_s.append(await bare_loop(args.steps, config))
+        floor_s.append(await floor_run(floor, args.steps))
     graph_us = statistics.median(graph_s) / args.steps * 1e6
     bare_us = statistics.median(bare_s) / args.steps * 1e6
+    floor_us = statistics.median(floor_s) / args.steps * 1e6
     return {
         "steps_per_run": args.steps,
         "runs": args.runs,
         "graph_us_per_step": graph_us,
         "bare_loop_us_per_step": bare_us,
         "overhead_us_per_step": graph_us - bare_us,
+        "langgraph_floor_us_per_step": floor_us,
+        "ours_above_floor_us_per_step": graph_us - bare_us - floor_us,
         "target_us_per_step": 1000.0,
     }
 

@@ -411,7 +411,13 @@ def bench(
     profile: Annotated[
         str | None, typer.Option(help=f"Embedded models: {', '.join(LOCAL_PROFILES)}.")
     ] = None,
-    judge: Annotated[str | None, typer.Option(help="Judge formulation for every mode.")] = None,
+    judge: Annotated[
+        str | None,
+        typer.Option(
+            help="Judge formulation for every mode: yesno, specreason, inline, reviewer, "
+            "likelihood (needs a vLLM target)."
+        ),
+    ] = None,
     threshold: Annotated[float | None, typer.Option(min=0, max=9)] = None,
     temperature: Annotated[
         float, typer.Option(min=0, max=2, help="Sampling temperature of steps (0: reproducible).")

@@ -1,8 +1,9 @@
-"""The graph's nodes and routers: draft, judge, correct, answer.
+"""The graph's nodes and their routing: draft, judge, correct, answer.
 
-Each node is a small async function ``(state, runtime) -> update`` that reads its models and
-settings from ``runtime.context`` (a `SpecContext`), so any node can be replaced or wrapped by
-a function of the same shape (see `spec_graph.graph.build_graph`).
+Each node is a small async function ``(state, runtime) -> Command`` that reads its models and
+settings from ``runtime.context`` (a `SpecContext`) and returns its state update together with
+the next node (`keep` and `decide` hold that routing logic), so any node can be replaced or
+wrapped by a function of the same shape (see `spec_graph.graph.build_graph`).
 """
 
 from __future__ import annotations

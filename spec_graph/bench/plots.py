@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from spec_graph.bench.records import QuestionRecord
 from spec_graph.bench.report import UNSCORED, RunSummary
@@ -126,21 +126,25 @@ def write_plots(
     return [p for p in written if p is not None]
 
 
-def write_concurrency_plot(rows: Sequence[Mapping[str, float]], path: Path) -> Path:
-    """Throughput and p50/p95 latency against concurrency, side by side.
+def write_concurrency_plot(rows: Sequence[Mapping[str, Any]], path: Path) -> Path:
+    """Throughput and p50/p95 latency against concurrency, one line per mode.
 
-    ``rows`` are dicts with ``concurrency``, ``throughput_qps``, ``p50_s`` and ``p95_s``.
+    ``rows`` are dicts with ``mode``, ``concurrency``, ``throughput_qps``, ``p50_s``, ``p95_s``.
     """
-    rows = sorted(rows, key=lambda r: r["concurrency"])
-    x = [r["concurrency"] for r in rows]
     fig = _figure(10, 4)
     left, right = fig.subplots(1, 2)
-    left.plot(x, [r["throughput_qps"] for r in rows], marker="o")
+    for mode in dict.fromkeys(r.get("mode", "") for r in rows):
+        mine = sorted(
+            (r for r in rows if r.get("mode", "") == mode), key=lambda r: r["concurrency"]
+        )
+        x = [r["concurrency"] for r in mine]
+        left.plot(x, [r["throughput_qps"] for r in mine], marker="o", label=mode)
+        right.plot(x, [r["p50_s"] for r in mine], marker="o", label=f"{mode} p50")
+        right.plot(x, [r["p95_s"] for r in mine], marker="o", linestyle="--", label=f"{mode} p95")
     left.set_xlabel("concurrency")
     left.set_ylabel("throughput (questions/s)")
     left.set_title("Throughput")
-    right.plot(x, [r["p50_s"] for r in rows], marker="o", label="p50")
-    right.plot(x, [r["p95_s"] for r in rows], marker="o", label="p95")
+    left.legend()
     right.set_xlabel("concurrency")
     right.set_ylabel("latency (s)")
     right.set_title("Latency")

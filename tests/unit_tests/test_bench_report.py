@@ -318,8 +318,9 @@ def test_write_plots_skips_judge_scores_without_judged_steps(records, tmp_path):
 
 def test_concurrency_plot(tmp_path):
     rows = [
-        {"concurrency": 4, "throughput_qps": 3.0, "p50_s": 1.2, "p95_s": 2.0},
-        {"concurrency": 1, "throughput_qps": 1.0, "p50_s": 1.0, "p95_s": 1.1},
+        {"mode": "a", "concurrency": 4, "throughput_qps": 3.0, "p50_s": 1.2, "p95_s": 2.0},
+        {"mode": "a", "concurrency": 1, "throughput_qps": 1.0, "p50_s": 1.0, "p95_s": 1.1},
+        {"mode": "b", "concurrency": 1, "throughput_qps": 0.5, "p50_s": 2.0, "p95_s": 2.1},
     ]
     path = write_concurrency_plot(rows, tmp_path / "concurrency.png")
     assert path.stat().st_size > 0
