@@ -66,7 +66,10 @@ async def main(args: argparse.Namespace) -> None:
         finally:
             await target.aclose()
         rows = [r for r in saved["rows"] if r["judge"] not in names] + new_rows
-        judged_by = {**saved.get("judged_by", {}), **dict.fromkeys(names, args.judge_url)}
+        earlier = dict.fromkeys({r["judge"] for r in rows}, "embedded llama.cpp")
+        judged_by = {**earlier, **saved.get("judged_by", {})}
+        judged_by = {k: v for k, v in judged_by.items() if k not in names}
+        judged_by |= dict.fromkeys(names, f"{args.judge_url} ({args.judge_model})")
     else:
         chains, rows = await _chains_and_rows(args, judges or _llamacpp_judges())
         judged_by = dict.fromkeys({r["judge"] for r in rows}, "embedded llama.cpp")
