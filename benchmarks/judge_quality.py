@@ -162,7 +162,7 @@ def _questions(chains: list[dict]) -> dict[str, str]:
 
 
 def _jsonable(args: dict) -> dict:
-    return {k: str(v) if isinstance(v, Path) else v for k, v in args.items() if not callable(v)}
+    return {k: str(v) if isinstance(v, Path) else v for k, v in args.items()}
 
 
 def summarize(rows: list[dict]) -> dict[str, dict]:

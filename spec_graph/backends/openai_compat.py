@@ -354,7 +354,7 @@ def _prompt_logprobs(entries: Any) -> list[tuple[str, float]]:
     for entry in entries or []:
         if not entry:
             continue  # the first token has no logprob
-        (info,) = list(entry.values())[:1]
+        info = next(iter(entry.values()))
         pairs.append((str(info.get("decoded_token") or ""), float(info["logprob"])))
     return pairs
 
