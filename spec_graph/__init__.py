@@ -12,8 +12,8 @@ from spec_graph.config import (
     ReasoningConfig,
     SamplingConfig,
     SpecGraphSettings,
-    Strategy,
 )
+from spec_graph.embedded import LOCAL_PROFILES, EmbeddedModels
 from spec_graph.errors import (
     BackendError,
     EmbeddedServerError,
@@ -23,10 +23,17 @@ from spec_graph.errors import (
     UserError,
 )
 from spec_graph.graph import build_graph
-from spec_graph.local import LOCAL_PROFILES, EmbeddedModels
 from spec_graph.nodes import SpecContext
 from spec_graph.reasoner import SpeculativeReasoner
 from spec_graph.state import ReasoningResult, RunTotals, SpecState, Step
+from spec_graph.strategies import (
+    Strategy,
+    StrategySettings,
+    get_strategy,
+    register_strategy,
+    strategy_names,
+)
+from spec_graph.usage import Usage
 
 __all__ = [
     "LOCAL_PROFILES",
@@ -52,7 +59,12 @@ __all__ = [
     "SpeculativeReasoningChatModel",
     "Step",
     "Strategy",
+    "StrategySettings",
+    "Usage",
     "UserError",
     "__version__",
     "build_graph",
+    "get_strategy",
+    "register_strategy",
+    "strategy_names",
 ]

@@ -9,7 +9,6 @@ line or the ``--json`` output.
 from __future__ import annotations
 
 import os
-from enum import Enum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
@@ -23,19 +22,7 @@ __all__ = [
     "ScoreMethod",
     "ServerKind",
     "SpecGraphSettings",
-    "Strategy",
 ]
-
-
-class Strategy(str, Enum):
-    """Which model writes the steps; all three run through the same graph."""
-
-    SPECREASON = "specreason"
-    """Draft writes each step, target judges it and rewrites it when the score is low."""
-    TARGET_ONLY = "target-only"
-    """Target writes every step (the baseline for speed and accuracy)."""
-    DRAFT_ONLY = "draft-only"
-    """Draft writes every step, nobody judges (the lower baseline)."""
 
 
 JudgeName = Literal["specreason", "yesno", "inline", "reviewer", "likelihood"]
@@ -97,7 +84,11 @@ class ReasoningConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    strategy: Strategy = Strategy.SPECREASON
+    strategy: str = "specreason"
+    """A registered strategy (`spec_graph.strategies`): ``specreason``, ``scot``,
+    ``handoff``, ``best-of-n``, ``target-only``, ``draft-only``, or one of your own."""
+    options: dict[str, Any] = Field(default_factory=dict)
+    """The strategy's own settings (e.g. SCoT's ``n``), validated by its settings model."""
     threshold: float = Field(default=8.0, ge=0.0, le=9.0)
     """Accept a draft step when its judge score is at least this (0-9). With the default
     yes/no judge, 8 means P(yes) >= 0.89 (chosen on GSM8K dev items 100-107, never on the
@@ -134,6 +125,40 @@ class ReasoningConfig(BaseModel):
     """OpenAI-format tools shown to both models while reasoning (never called there), so the
     chain can plan tool calls; the chat model sets them from ``bind_tools``."""
 
+    @model_validator(mode="after")
+    def _check_strategy_and_options(self) -> ReasoningConfig:
+        from spec_graph.strategies import get_strategy  # the registry imports this module
+
+        try:
+            get_strategy(self.strategy).options(self)
+        except Exception as e:  # UserError -> ValueError, so pydantic reports it
+            raise ValueError(str(e)) from None
+        return self
+
+    def with_overrides(self, **overrides: Any) -> ReasoningConfig:
+        """A copy with ``overrides`` applied and validated.
+
+        Keys that are not `ReasoningConfig` fields go to ``options`` (the strategy's own
+        settings), so ``with_overrides(strategy="scot", n=3)`` works; ``options=`` given
+        explicitly is merged too.
+        """
+        from spec_graph.errors import UserError
+
+        data = self.model_dump()
+        if "strategy" in overrides and overrides["strategy"] != self.strategy:
+            data["options"] = {}  # another strategy: its own defaults, not this one's options
+        options = {**data["options"], **dict(overrides.pop("options", None) or {})}
+        for key, value in overrides.items():
+            if key in ReasoningConfig.model_fields:
+                data[key] = value
+            else:
+                options[key] = value
+        data["options"] = options
+        try:
+            return ReasoningConfig.model_validate(data)
+        except ValueError as e:
+            raise UserError(f"invalid reasoning settings: {e}") from e
+
 
 class _RoleEndpoint(BaseModel):
     """An endpoint given by env vars, where every field is optional until resolved."""
@@ -162,7 +187,7 @@ class SpecGraphSettings(BaseSettings):
     """Embedded model profile used for any role without an explicit endpoint."""
     draft: _RoleEndpoint = _RoleEndpoint()
     target: _RoleEndpoint = _RoleEndpoint()
-    reasoning: ReasoningConfig = ReasoningConfig()
+    reasoning: ReasoningConfig = Field(default_factory=ReasoningConfig)
 
     @model_validator(mode="after")
     def _keys_from_env(self) -> SpecGraphSettings:

@@ -16,7 +16,8 @@ so ``threshold`` means the same thing whichever judge is chosen.
   prefix the target continues from when it writes the next step (shared prefix cache).
 - ``reviewer``: the partial solution is shown in a user turn as someone else's work to check,
   answered yes/no. Small instruct models are more critical of others' work than of their own
-  (DESIGN.md §8) but the prompt shares no prefix with step generation.
+  (in our first measurements, against final-answer labels) but the prompt shares no prefix
+  with step generation.
 - ``likelihood``: no question at all: the target prefills its own chain with the step and the
   server reports how likely the target finds each of the step's tokens (vLLM's
   ``prompt_logprobs``). Score = 9 x the geometric-mean token probability (``average``) or 9 x
@@ -35,14 +36,22 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal, Protocol, runtime_checkable
 
-from spec_graph.backends.base import NextToken
+from spec_graph.backends.base import NextToken, ScoreRequest
 from spec_graph.config import JudgeName, ScoreMethod
 from spec_graph.prompts import JUDGE_INSTRUCTION, ChatMessage, chain_prefix, sanitize_step
 from spec_graph.scoring import JudgeScore, score_from_logprobs
 
-__all__ = ["JUDGES", "Judge", "JudgeName", "likelihood_score", "yes_no_score"]
+__all__ = [
+    "JUDGES",
+    "Judge",
+    "JudgeName",
+    "StepJudge",
+    "StepView",
+    "likelihood_score",
+    "yes_no_score",
+]
 
 YES_NO_INSTRUCTION = (
     "Is the LAST step of your reasoning above correct (right facts, right arithmetic, valid "
@@ -114,6 +123,36 @@ def likelihood_score(
 
 
 @dataclass(frozen=True)
+class StepView:
+    """What a step judge looks at: the conversation, the kept chain and the new step."""
+
+    messages: Sequence[ChatMessage]
+    steps: Sequence[str]
+    candidate: str
+    delimiter: str
+    tools: Sequence[dict[str, Any]] | None = None
+
+
+@runtime_checkable
+class StepJudge(Protocol):
+    """A judge of one draft step: the request it sends and how it reads the answer.
+
+    Both the step judges below and the option picker (`spec_graph.selection`) follow this
+    shape: ``request(view) -> ScoreRequest``, ``read(next_token, view) -> verdict``.
+    """
+
+    name: str
+
+    def request(self, view: StepView, top_logprobs: int) -> ScoreRequest:
+        """The one-token request whose answer is the verdict."""
+        ...
+
+    def read(self, token: NextToken, view: StepView, method: ScoreMethod) -> JudgeScore:
+        """The 0-9 verdict from the server's answer."""
+        ...
+
+
+@dataclass(frozen=True)
 class Judge:
     """One formulation: the request that asks the question and the reading of the answer."""
 
@@ -128,7 +167,22 @@ class Judge:
         """The score comes from the prompt's tokens (the server must return their logprobs)."""
         return self.answer == "likelihood"
 
-    def request(
+    def request(self, view: StepView, top_logprobs: int) -> ScoreRequest:
+        """The judge request: the next token after its prefilled reply is the verdict."""
+        messages, prefix = self.prompt(view.messages, view.steps, view.candidate, view.delimiter)
+        return ScoreRequest(
+            messages=messages,
+            prefix=prefix,
+            top_logprobs=top_logprobs,
+            tools=list(view.tools) if view.tools else None,
+            prompt_logprobs=self.needs_prompt_logprobs,
+        )
+
+    def read(self, token: NextToken, view: StepView, method: ScoreMethod) -> JudgeScore:
+        """The 0-9 score from the server's answer to `request`."""
+        return self.score(token, method, view.candidate)
+
+    def prompt(
         self,
         messages: Sequence[ChatMessage],
         steps: Sequence[str],

@@ -15,18 +15,18 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.graph.state import CompiledStateGraph
 
 from spec_graph._sync import run_sync
+from spec_graph.backends import backend_for
 from spec_graph.backends.base import ModelBackend
-from spec_graph.backends.openai_compat import OpenAICompatibleBackend
 from spec_graph.config import EndpointConfig, ReasoningConfig
 from spec_graph.errors import UserError
-from spec_graph.graph import build_graph
 from spec_graph.nodes import SpecContext
 from spec_graph.prompts import ChatMessage
 from spec_graph.state import ReasoningResult, SpecState, Step, summarize
+from spec_graph.strategies import get_strategy
 
 __all__ = ["SpeculativeReasoner"]
 
-# Supersteps per kept step: at most draft, judge, correct (+1 slack); plus start and answer.
+# Supersteps per kept step: at most draft, judge/select, correct (+1 slack); plus start, answer.
 _SUPERSTEPS_PER_STEP = 4
 
 
@@ -37,7 +37,8 @@ class SpeculativeReasoner:
         draft: the small, fast model that writes steps.
         target: the large model that judges and corrects them.
         config: default knobs; override any of them per call (``threshold=8``).
-        graph: a graph from `spec_graph.build_graph` with your own nodes.
+        graph: a graph from `spec_graph.build_graph` (or a strategy's ``build``) with your
+            own nodes; it then serves every run. None: each run uses its strategy's graph.
 
     Example:
         >>> reasoner = SpeculativeReasoner.from_endpoints(draft_endpoint, target_endpoint)  # doctest: +SKIP
@@ -56,7 +57,7 @@ class SpeculativeReasoner:
         self.draft = draft
         self.target = target
         self.config = config or ReasoningConfig()
-        self.graph = graph if graph is not None else build_graph()
+        self.graph = graph
 
     @classmethod
     def from_endpoints(
@@ -67,18 +68,13 @@ class SpeculativeReasoner:
         **kwargs: Any,
     ) -> SpeculativeReasoner:
         """Reasoner over two OpenAI-compatible servers (vLLM, llama.cpp, ...)."""
-        return cls(
-            OpenAICompatibleBackend(draft), OpenAICompatibleBackend(target), config, **kwargs
-        )
+        return cls(backend_for(draft), backend_for(target), config, **kwargs)
 
     def resolve_config(self, **overrides: Any) -> ReasoningConfig:
         """The default config with per-call overrides applied and validated."""
         if not overrides:
             return self.config
-        try:
-            return ReasoningConfig.model_validate({**self.config.model_dump(), **overrides})
-        except ValueError as e:
-            raise UserError(f"invalid reasoning settings: {e}") from e
+        return self.config.with_overrides(**overrides)
 
     async def astream(
         self,
@@ -94,7 +90,9 @@ class SpeculativeReasoner:
         """
         config = self.resolve_config(**overrides)
         graph_input = _graph_input(question, messages)
-        context = SpecContext(draft=self.draft, target=self.target, config=config)
+        strategy = get_strategy(config.strategy)
+        graph = self.graph if self.graph is not None else strategy.graph()
+        context = SpecContext(draft=self.draft, target=self.target, config=config, strategy=strategy)
         run_config = {
             **(run_config or {}),
             "recursion_limit": config.max_steps * _SUPERSTEPS_PER_STEP + 8,
@@ -103,7 +101,7 @@ class SpeculativeReasoner:
         final: dict[str, Any] = {}
         last_node = "__start__"
         try:
-            async for mode, chunk in self.graph.astream(
+            async for mode, chunk in graph.astream(
                 graph_input,
                 config=run_config,  # type: ignore[arg-type]
                 context=context,
@@ -127,13 +125,14 @@ class SpeculativeReasoner:
         state: SpecState = final  # type: ignore[assignment]
         yield ReasoningResult(
             question=question or _last_user_text(messages or []),
-            strategy=config.strategy.value,
+            strategy=strategy.name,
             draft_model=self.draft.model_name,
             target_model=self.target.model_name,
             steps=state.get("steps", []),
             answer=state.get("answer"),
             stop_reason=state.get("stop_reason"),
             totals=summarize(state, time.perf_counter() - started),
+            telemetry=strategy.telemetry(state),
         )
 
     async def ainvoke(

@@ -1,17 +1,23 @@
 """Graph state and the run's result: every step with who wrote it, its score and its cost.
 
 The state is a ``TypedDict`` of plain, serialisable values (pydantic records inside) so any
-LangGraph checkpointer can persist a long chain and resume it.
+LangGraph checkpointer can persist a long chain and resume it. Strategies that need more
+channels extend `SpecState` in their own module (SCoT's drafts, best-of-n's candidates).
+
+Cost is kept as `spec_graph.usage.Usage` per role on every step (``draft``, ``judge``,
+``target``) and summed, never copied field by field: `summarize` is the one place totals are
+derived, and the chat model and the benchmark report read `RunTotals`.
 """
 
 from __future__ import annotations
 
 import operator
-from typing import Annotated, Literal, TypedDict
+from typing import Annotated, Any, Literal, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from spec_graph.prompts import ChatMessage
+from spec_graph.usage import Usage
 
 __all__ = [
     "Candidate",
@@ -33,16 +39,19 @@ class Candidate(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     text: str
-    tokens: int = 0
-    prompt_tokens: int = 0
-    cached_tokens: int = 0
-    draft_s: float = 0.0
+    draft: Usage = Usage()
+    judge: Usage = Usage()
+    """The judge call(s) spent on this candidate (a best-of-n pick is shared by all k)."""
+    token_logprobs: list[float] | None = None
+    """The draft's own per-token log-probabilities, when the strategy asked for them."""
     score: float | None = None
     digit_probs: dict[str, float] = Field(default_factory=dict)
     judged: bool = False
-    judge_prompt_tokens: int = 0
-    judge_cached_tokens: int = 0
-    judge_s: float = 0.0
+
+    @property
+    def tokens(self) -> int:
+        """Tokens the draft wrote."""
+        return self.draft.completion_tokens
 
 
 class Step(BaseModel):
@@ -53,34 +62,37 @@ class Step(BaseModel):
     index: int
     text: str
     source: StepSource
-    """``draft``: accepted draft step; ``target``: written by the target (correction/warm-up)."""
+    """``draft``: a kept draft step; ``target``: written by the target (correction, warm-up,
+    hand-off span, rethinking)."""
     judged: bool = False
     """The judge scored the draft for this step (accepted or rejected)."""
     score: float | None = None
-    """The judge's score of the draft step (None if not judged or no digit in its top-k)."""
+    """The judge's score of the draft step (None if not judged or no verdict in its top-k)."""
     digit_probs: dict[str, float] = Field(default_factory=dict)
     rejected_draft: str | None = None
-    """The draft's text when the judge rejected it and the target rewrote the step."""
-    draft_tokens: int = 0
-    target_tokens: int = 0
-    draft_prompt_tokens: int = 0
-    draft_cached_tokens: int = 0
-    judge_prompt_tokens: int = 0
-    judge_cached_tokens: int = 0
-    correct_prompt_tokens: int = 0
-    correct_cached_tokens: int = 0
-    draft_s: float = 0.0
-    judge_s: float = 0.0
-    correct_s: float = 0.0
+    """The draft's text when it was discarded and the target wrote the step."""
+    draft: Usage = Usage()
+    """Draft calls spent on this step (including a rejected draft's)."""
+    judge: Usage = Usage()
+    target: Usage = Usage()
+    """Target calls that wrote this step (correction, hand-off span)."""
+    kept_tokens: int | None = None
+    """Tokens of the kept text when the role's usage covers more than it (best-of-n's k
+    candidates, SCoT's n chains); None: the writing role's completion tokens."""
+    note: dict[str, Any] = Field(default_factory=dict)
+    """Strategy telemetry for this step, e.g. ``{"gated": True}`` or ``{"handoff": "cue"}``."""
 
     @property
     def tokens(self) -> int:
         """Tokens of the kept text (what counts against the budget)."""
-        return self.draft_tokens if self.source == "draft" else self.target_tokens
+        if self.kept_tokens is not None:
+            return self.kept_tokens
+        usage = self.draft if self.source == "draft" else self.target
+        return usage.completion_tokens
 
 
 class SpecState(TypedDict, total=False):
-    """LangGraph state of one reasoning run."""
+    """LangGraph state of one reasoning run (the channels every strategy shares)."""
 
     question: str
     messages: list[ChatMessage]
@@ -88,14 +100,14 @@ class SpecState(TypedDict, total=False):
     steps: Annotated[list[Step], operator.add]
     candidate: Candidate | None
     answer: str | None
-    answer_tokens: int
-    answer_prompt_tokens: int
-    answer_s: float
+    answer_usage: Usage
     stop_reason: StopReason | None
+    telemetry: dict[str, Any]
+    """Strategy-level telemetry (SCoT's selection, ...), copied to the result."""
 
 
 class RunTotals(BaseModel):
-    """Totals over a run, derived from its steps."""
+    """Totals over a run, derived from its steps (field names are the benchmark's columns)."""
 
     steps: int
     draft_steps: int
@@ -105,6 +117,8 @@ class RunTotals(BaseModel):
     rejected_steps: int
     acceptance_rate: float | None
     """Accepted / judged draft steps (None when nothing was judged)."""
+    gated_steps: int = 0
+    """Draft steps kept without a judge call (confidence gating)."""
     draft_tokens: int
     target_tokens: int
     draft_prompt_tokens: int
@@ -118,6 +132,7 @@ class RunTotals(BaseModel):
     draft_s: float
     judge_s: float
     correct_s: float
+    """Seconds the target spent writing steps (corrections, spans, rethinking)."""
     answer_s: float
     wall_s: float
 
@@ -133,13 +148,20 @@ class ReasoningResult(BaseModel):
     answer: str | None
     stop_reason: StopReason | None
     totals: RunTotals
+    telemetry: dict[str, Any] = Field(default_factory=dict)
+    """The strategy's own telemetry (e.g. SCoT: per-draft tokens, selection probabilities)."""
 
 
 def summarize(state: SpecState, wall_s: float) -> RunTotals:
-    """Aggregate telemetry over the steps (one definition of every total)."""
+    """Aggregate telemetry over the steps (the one definition of every total)."""
     steps = state.get("steps", [])
     judged = [s for s in steps if s.judged]
     accepted = [s for s in judged if s.source == "draft"]
+    draft = sum((s.draft for s in steps), Usage())
+    judge = sum((s.judge for s in steps), Usage())
+    written = sum((s.target for s in steps), Usage())
+    answer = state.get("answer_usage", Usage())
+    target = written + answer
     return RunTotals(
         steps=len(steps),
         draft_steps=sum(s.source == "draft" for s in steps),
@@ -148,20 +170,18 @@ def summarize(state: SpecState, wall_s: float) -> RunTotals:
         accepted_steps=len(accepted),
         rejected_steps=len(judged) - len(accepted),
         acceptance_rate=len(accepted) / len(judged) if judged else None,
-        draft_tokens=sum(s.draft_tokens for s in steps),
-        target_tokens=sum(s.target_tokens for s in steps) + state.get("answer_tokens", 0),
-        draft_prompt_tokens=sum(s.draft_prompt_tokens for s in steps),
-        target_prompt_tokens=sum(s.judge_prompt_tokens + s.correct_prompt_tokens for s in steps)
-        + state.get("answer_prompt_tokens", 0),
-        cached_prompt_tokens=sum(
-            s.draft_cached_tokens + s.judge_cached_tokens + s.correct_cached_tokens for s in steps
-        ),
-        judge_calls=len(judged),
-        judge_prompt_tokens=sum(s.judge_prompt_tokens for s in steps),
-        judge_cached_tokens=sum(s.judge_cached_tokens for s in steps),
-        draft_s=sum(s.draft_s for s in steps),
-        judge_s=sum(s.judge_s for s in steps),
-        correct_s=sum(s.correct_s for s in steps),
-        answer_s=state.get("answer_s", 0.0),
+        gated_steps=sum(bool(s.note.get("gated")) for s in steps),
+        draft_tokens=draft.completion_tokens,
+        target_tokens=target.completion_tokens,
+        draft_prompt_tokens=draft.prompt_tokens,
+        target_prompt_tokens=judge.prompt_tokens + target.prompt_tokens,
+        cached_prompt_tokens=draft.cached_tokens + judge.cached_tokens + target.cached_tokens,
+        judge_calls=judge.calls,
+        judge_prompt_tokens=judge.prompt_tokens,
+        judge_cached_tokens=judge.cached_tokens,
+        draft_s=draft.seconds,
+        judge_s=judge.seconds,
+        correct_s=written.seconds,
+        answer_s=answer.seconds,
         wall_s=wall_s,
     )

@@ -1,21 +1,90 @@
-"""What a node needs from a model: write a continuation, or show the next token's odds.
+"""What a node needs from a model, as request and result values.
 
-Nodes only see `ModelBackend`; servers, wire formats and their quirks live behind it. Two calls
-cover the whole algorithm: `generate` (a step, a correction, an answer) and `next_token` (the
-judge). Both continue an unfinished assistant message, ``prefix``, after ``messages``.
+Nodes only see `ModelBackend`; servers, wire formats and their quirks live behind it. Each call
+takes one request value (`GenerateRequest`, `ScoreRequest`, `ReplyRequest`), so a new option is
+one new field here, not a signature copied into every backend:
+
+- `ModelBackend.generate`: continue an unfinished assistant message (a step, a correction, a
+  whole chain, an answer);
+- `ModelBackend.generate_many`: ``n`` independent continuations of the same request (SCoT's
+  drafts, best-of-n candidates), batched by the server where it can;
+- `ModelBackend.next_token`: the odds of the first token after a prefix (every judge);
+- `ModelBackend.stream_reply`: a normal assistant turn, streamed (the chat model's reply).
+
+`BackendBase` gives ``generate_many`` a default (concurrent requests into the server's
+parallel slots), so a backend of your own needs only the four core methods.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+import asyncio
+from collections.abc import AsyncIterator
 from typing import Any, Protocol, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from spec_graph.config import SamplingConfig
 from spec_graph.prompts import ChatMessage
+from spec_graph.usage import Usage
 
-__all__ = ["Generation", "ModelBackend", "NextToken", "ReplyChunk", "ToolCallChunk"]
+__all__ = [
+    "BackendBase",
+    "GenerateRequest",
+    "Generation",
+    "ModelBackend",
+    "NextToken",
+    "ReplyChunk",
+    "ReplyRequest",
+    "ScoreRequest",
+    "ToolCallChunk",
+    "seeded_copies",
+]
+
+_FROZEN = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+
+class GenerateRequest(BaseModel):
+    """Continue ``prefix`` (an unfinished assistant message) after ``messages``."""
+
+    model_config = _FROZEN
+
+    messages: list[ChatMessage]
+    prefix: str = ""
+    max_tokens: int = Field(ge=1)
+    stop: list[str] = Field(default_factory=list)
+    sampling: SamplingConfig = SamplingConfig()
+    tools: list[dict[str, Any]] | None = None
+    """Shown to the model (chat template) but never called here."""
+    logprobs: bool = False
+    """Also return each generated token's log-probability (confidence gating, hand-off)."""
+
+
+class ScoreRequest(BaseModel):
+    """Read the odds of the first token after ``prefix`` (greedy, temperature 0)."""
+
+    model_config = _FROZEN
+
+    messages: list[ChatMessage]
+    prefix: str = ""
+    top_logprobs: int = Field(default=10, ge=1, le=20)
+    tools: list[dict[str, Any]] | None = None
+    prompt_logprobs: bool = False
+    """Also how likely the model finds each prompt token (vLLM's ``prompt_logprobs``); a
+    backend whose server cannot say raises `BackendError`."""
+
+
+class ReplyRequest(BaseModel):
+    """A normal assistant turn after ``messages`` (text or native tool calls), streamed."""
+
+    model_config = _FROZEN
+
+    messages: list[dict[str, Any]]
+    max_tokens: int | None = None
+    stop: list[str] = Field(default_factory=list)
+    sampling: SamplingConfig = SamplingConfig()
+    tools: list[dict[str, Any]] | None = None
+    tool_choice: Any = None
+    response_format: dict[str, Any] | None = None
 
 
 class Generation(BaseModel):
@@ -26,24 +95,25 @@ class Generation(BaseModel):
     text: str
     """Only the new text (never the prefix)."""
     finish_reason: str | None = None
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cached_tokens: int = 0
-    """Prompt tokens served from the server's prefix cache (0 if the server doesn't say)."""
-    elapsed_s: float = 0.0
+    usage: Usage = Usage()
+    token_logprobs: list[float] | None = None
+    """Per generated token, when the request asked for ``logprobs``."""
+
+    @property
+    def tokens(self) -> int:
+        """Tokens generated."""
+        return self.usage.completion_tokens
 
 
 class NextToken(BaseModel):
-    """The top-k alternatives for the first token after ``prefix`` (greedy, temperature 0)."""
+    """The top-k alternatives for the first token after the prefix."""
 
     model_config = ConfigDict(frozen=True)
 
     top_logprobs: list[tuple[str, float]]
     prompt_logprobs: list[tuple[str, float]] = []
     """When asked for: each prompt token (after the first) and its log-probability."""
-    prompt_tokens: int = 0
-    cached_tokens: int = 0
-    elapsed_s: float = 0.0
+    usage: Usage = Usage()
 
 
 class ToolCallChunk(BaseModel):
@@ -65,10 +135,8 @@ class ReplyChunk(BaseModel):
     text: str = ""
     tool_calls: list[ToolCallChunk] = []
     finish_reason: str | None = None
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cached_tokens: int = 0
-    has_usage: bool = False
+    usage: Usage | None = None
+    """Set on the chunk that carries the request's usage (usually the last)."""
 
 
 @runtime_checkable
@@ -80,55 +148,62 @@ class ModelBackend(Protocol):
         """The model's name, for telemetry."""
         ...
 
-    async def generate(
-        self,
-        messages: Sequence[ChatMessage],
-        *,
-        prefix: str,
-        max_tokens: int,
-        stop: Sequence[str],
-        sampling: SamplingConfig,
-        tools: Sequence[dict[str, Any]] | None = None,
-    ) -> Generation:
-        """Continue the assistant message ``prefix`` until a stop string or ``max_tokens``.
-
-        ``tools`` are shown to the model (chat template) but never called here.
-        """
+    async def generate(self, request: GenerateRequest) -> Generation:
+        """Continue the request's prefix until a stop string or ``max_tokens``."""
         ...
 
-    async def next_token(
-        self,
-        messages: Sequence[ChatMessage],
-        *,
-        prefix: str,
-        top_logprobs: int,
-        tools: Sequence[dict[str, Any]] | None = None,
-        prompt_logprobs: bool = False,
-    ) -> NextToken:
-        """The log-probabilities of the first token after ``prefix``.
-
-        ``prompt_logprobs``: also how likely the model finds each token of the prompt (vLLM's
-        ``prompt_logprobs``); a backend whose server cannot say raises `BackendError`.
-        """
+    async def generate_many(self, request: GenerateRequest, n: int) -> list[Generation]:
+        """``n`` independent continuations of ``request`` (sampled), each with its own usage."""
         ...
 
-    def stream_reply(
-        self,
-        messages: Sequence[dict[str, Any]],
-        *,
-        max_tokens: int | None,
-        stop: Sequence[str],
-        sampling: SamplingConfig,
-        tools: Sequence[dict[str, Any]] | None = None,
-        tool_choice: Any = None,
-        response_format: dict[str, Any] | None = None,
-    ) -> AsyncIterator[ReplyChunk]:
-        """Stream a normal assistant turn (text or native tool calls) after ``messages``.
+    async def next_token(self, request: ScoreRequest) -> NextToken:
+        """The log-probabilities of the first token after the request's prefix."""
+        ...
 
-        Closing the iterator early closes the request, so the server stops generating.
-        """
+    def stream_reply(self, request: ReplyRequest) -> AsyncIterator[ReplyChunk]:
+        """Stream an assistant turn; closing the iterator early stops the server too."""
         ...
 
     async def aclose(self) -> None:
         """Release connections."""
         ...
+
+
+def seeded_copies(request: GenerateRequest, n: int) -> list[GenerateRequest]:
+    """``n`` copies of ``request``; with a fixed seed, copy ``i`` gets ``seed + i``."""
+    seed = request.sampling.seed
+    if seed is None:
+        return [request] * n
+    return [
+        request.model_copy(update={"sampling": request.sampling.model_copy(update={"seed": seed + i})})
+        for i in range(n)
+    ]
+
+
+class BackendBase:
+    """Shared defaults for backends: ``generate_many`` as concurrent ``generate`` calls.
+
+    Concurrent requests land in the server's parallel slots (llama.cpp ``n_parallel``, vLLM's
+    continuous batching), so the n continuations are decoded as one batch.
+    """
+
+    async def generate(self, request: GenerateRequest) -> Generation:  # pragma: no cover
+        """Implemented by each backend."""
+        raise NotImplementedError
+
+    async def generate_many(self, request: GenerateRequest, n: int) -> list[Generation]:
+        """``n`` concurrent `generate` calls; if one fails, the others are cancelled.
+
+        With a fixed seed, continuation ``i`` uses ``seed + i``: n identical seeded requests
+        would otherwise sample n identical texts.
+        """
+        if n < 1:
+            raise ValueError(f"n must be >= 1, got {n}")
+        tasks = [asyncio.ensure_future(self.generate(r)) for r in seeded_copies(request, n)]
+        try:
+            return list(await asyncio.gather(*tasks))
+        except BaseException:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise

@@ -1,0 +1,61 @@
+"""The shared node library every strategy wires into its graph.
+
+A node is ``async (state, runtime) -> Command``: it reads the models and settings from
+``runtime.context`` (a `SpecContext`) and returns its state update together with where the
+chain goes next. Replace or wrap any of them (`spec_graph.build_graph`, or a strategy's
+``build(...)`` overrides); the answer nodes return a plain update and end the run.
+
+- steps (`spec_graph.nodes.steps`): `draft`, `judge`, `correct`, and the routing helpers
+  `keep` and `decide` that custom nodes end with;
+- choices (`spec_graph.nodes.choices`): `draft_candidates` / `select_candidate` (best-of-n),
+  `draft_chains` / `select_chain` (SCoT);
+- answer (`spec_graph.nodes.answer`): `answer`, `target_answer`, `finish`.
+"""
+
+from spec_graph.nodes._context import SpecContext, extract_boxed, stop_reason
+from spec_graph.nodes.answer import answer, finish, target_answer
+from spec_graph.nodes.choices import (
+    DraftChain,
+    draft_candidates,
+    draft_chains,
+    select_candidate,
+    select_chain,
+)
+from spec_graph.nodes.steps import (
+    confident,
+    correct,
+    decide,
+    draft,
+    draft_step,
+    judge,
+    keep,
+    next_node,
+    start_condition,
+    step_request,
+    write_target_step,
+)
+
+__all__ = [
+    "DraftChain",
+    "SpecContext",
+    "answer",
+    "confident",
+    "correct",
+    "decide",
+    "draft",
+    "draft_candidates",
+    "draft_chains",
+    "draft_step",
+    "extract_boxed",
+    "finish",
+    "judge",
+    "keep",
+    "next_node",
+    "select_candidate",
+    "select_chain",
+    "start_condition",
+    "step_request",
+    "stop_reason",
+    "target_answer",
+    "write_target_step",
+]

@@ -1,0 +1,240 @@
+"""Nodes that draft several options at once and let the target pick one (or none).
+
+- `draft_candidates` / `select_candidate`: k candidates for the next *step* (best-of-n);
+- `draft_chains` / `select_chain`: n whole *chains of thought* (SCoT).
+
+The options are drafted with one batched call (`ModelBackend.generate_many`: ``n=`` on servers
+that support it, else concurrent requests into parallel slots) and judged with one greedy
+token by `spec_graph.selection.OptionPicker`. Settings come from the strategy's options
+(``k``/``n``, ``temperature``, ``max_chain_tokens``); the channels they fill (``candidates``,
+``drafts``) are declared by the strategies that use them.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from langgraph.runtime import Runtime
+from langgraph.types import Command
+from pydantic import BaseModel, ConfigDict
+
+from spec_graph.backends.base import GenerateRequest, Generation
+from spec_graph.nodes._context import SpecContext, conversation, step_texts
+from spec_graph.nodes.steps import keep, step_request
+from spec_graph.selection import MAX_OPTIONS, OptionPicker, OptionsView, Selection
+from spec_graph.state import Candidate, SpecState, Step
+from spec_graph.usage import Usage
+
+__all__ = [
+    "CandidatesState",
+    "ChainsState",
+    "DraftChain",
+    "draft_candidates",
+    "draft_chains",
+    "select_candidate",
+    "select_chain",
+]
+
+PICKER = OptionPicker()
+
+
+class DraftChain(BaseModel):
+    """One whole chain of thought the draft wrote (SCoT)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    text: str
+    usage: Usage
+    finish_reason: str | None = None
+
+
+class ChainsState(SpecState, total=False):
+    """The channel `draft_chains` fills and `select_chain` reads (a graph using them must
+    include it: LangGraph hands a node only the channels its annotation names)."""
+
+    drafts: list[DraftChain]
+
+
+class CandidatesState(SpecState, total=False):
+    """The channel `draft_candidates` fills and `select_candidate` reads."""
+
+    candidates: list[Candidate]
+
+
+async def _many(ctx: SpecContext, request: GenerateRequest, n: int) -> tuple[list[Generation], Usage]:
+    """``n`` drafts in one batch; their usage summed, with seconds = the wall time waited."""
+    started = time.perf_counter()
+    generations = await ctx.draft.generate_many(request, n)
+    waited = time.perf_counter() - started
+    total = sum((g.usage for g in generations), Usage())
+    return generations, total.model_copy(update={"seconds": waited})
+
+
+async def default_width(ctx: SpecContext) -> int:
+    """Chains per question when not set: 5 on a vLLM draft server (it batches them nearly
+    for free), 2 elsewhere (a small CPU gains little from decoding more at once)."""
+    profile = getattr(ctx.draft, "server_profile", None)
+    if profile is None:
+        return 2
+    found = await profile()
+    return 5 if getattr(found, "name", "") == "vllm" else 2
+
+
+def _distinct(texts: list[str]) -> list[int]:
+    """Indices of the first occurrence of each distinct non-empty text (at most 8)."""
+    seen: dict[str, int] = {}
+    for i, text in enumerate(texts):
+        if text and text not in seen:
+            seen[text] = i
+    return list(seen.values())[:MAX_OPTIONS]
+
+
+def _sampling(ctx: SpecContext) -> Any:
+    temperature = getattr(ctx.options, "temperature", None)
+    sampling = ctx.config.draft_sampling
+    return sampling if temperature is None else sampling.model_copy(update={"temperature": temperature})
+
+
+async def draft_candidates(state: CandidatesState, runtime: Runtime[SpecContext]) -> Command[str]:
+    """The draft writes ``k`` candidates for the next step in one batch."""
+    ctx = runtime.context
+    k = int(getattr(ctx.options, "k", 2))
+    request = step_request(state, ctx, "draft").model_copy(update={"sampling": _sampling(ctx)})
+    generations, usage = await _many(ctx, request, k)
+    candidates = [Candidate(text=g.text.strip(), draft=g.usage) for g in generations]
+    if not _distinct([c.text for c in candidates]):  # every draft is empty: the target writes
+        return Command(update={"candidate": Candidate(text="", draft=usage)}, goto="correct")
+    return Command(update={"candidates": candidates}, goto="select")
+
+
+async def _pick(ctx: SpecContext, view: OptionsView) -> tuple[Selection, Usage]:
+    token = await ctx.target.next_token(PICKER.request(view, ctx.config.judge_top_logprobs))
+    return PICKER.read(token, view), token.usage
+
+
+async def select_candidate(state: CandidatesState, runtime: Runtime[SpecContext]) -> Command[str]:
+    """The target picks the best candidate step by option logits, or rejects them all."""
+    ctx = runtime.context
+    config = ctx.config
+    candidates: list[Candidate] = state.get("candidates") or []  # type: ignore[assignment]
+    shown = _distinct([c.text for c in candidates])
+    drafted = sum((c.draft for c in candidates), Usage())
+    drafted = drafted.model_copy(update={"seconds": max(c.draft.seconds for c in candidates)})
+    view = OptionsView(
+        messages=conversation(state, config),
+        options=[candidates[i].text for i in shown],
+        kind="step",
+        steps=step_texts(state),
+        delimiter=config.step_delimiter,
+        tools=config.tools,
+    )
+    selection, judged = await _pick(ctx, view)
+    note = {"candidates": len(candidates), "options": len(shown), "selection": selection.probs}
+    if selection.choice is None:
+        rejected = Candidate(
+            text=candidates[shown[0]].text, draft=drafted, judge=judged, judged=True, score=0.0
+        )
+        return Command(update={"candidate": rejected, "candidates": []}, goto="correct")
+    chosen = candidates[shown[selection.choice]]
+    p = selection.probs.get(str(selection.choice + 1), 0.0)
+    step = Step(
+        index=len(state.get("steps", [])),
+        text=chosen.text,
+        source="draft",
+        judged=True,
+        score=9.0 * p,
+        digit_probs=selection.probs,
+        draft=drafted,
+        judge=judged,
+        kept_tokens=chosen.tokens,
+        note={**note, "chosen": selection.choice},
+    )
+    command = keep(state, step, ctx)
+    return Command(update={**command.update, "candidates": []}, goto=command.goto)  # type: ignore[dict-item]
+
+
+async def draft_chains(state: ChainsState, runtime: Runtime[SpecContext]) -> Command[str]:
+    """The draft writes ``n`` whole chains of thought in one batch (until done or the cap)."""
+    ctx = runtime.context
+    config = ctx.config
+    n = getattr(ctx.options, "n", None) or await default_width(ctx)
+    cap = int(getattr(ctx.options, "max_chain_tokens", config.token_budget))
+    request = GenerateRequest(
+        messages=conversation(state, config),
+        max_tokens=max(1, min(cap, config.token_budget)),
+        sampling=_sampling(ctx),
+        tools=config.tools,
+    )
+    generations, usage = await _many(ctx, request, n)
+    drafts = [
+        DraftChain(text=g.text.strip(), usage=g.usage, finish_reason=g.finish_reason)
+        for g in generations
+    ]
+    telemetry = {"drafts": [_draft_telemetry(d) for d in drafts], "draft_wall_s": usage.seconds}
+    if not _distinct([d.text for d in drafts]):
+        telemetry |= {"chosen": None, "rethought": True, "selection": {}}
+        return Command(
+            update={"drafts": drafts, "telemetry": telemetry, "candidate": Candidate(text="", draft=usage)},
+            goto="correct",
+        )
+    return Command(update={"drafts": drafts, "telemetry": telemetry}, goto="select")
+
+
+def _draft_telemetry(chain: DraftChain) -> dict[str, Any]:
+    return {
+        "tokens": chain.usage.completion_tokens,
+        "seconds": chain.usage.seconds,
+        "finish_reason": chain.finish_reason,
+    }
+
+
+async def select_chain(state: ChainsState, runtime: Runtime[SpecContext]) -> Command[str]:
+    """The target names the best chain, or "all wrong" and then thinks from scratch itself.
+
+    Chosen: the chain's steps are kept (as draft steps) and the run goes to the answer, which
+    the target writes after that chain. All wrong: the target reasons itself (``correct``).
+    """
+    ctx = runtime.context
+    config = ctx.config
+    drafts: list[DraftChain] = state.get("drafts") or []  # type: ignore[assignment]
+    shown = _distinct([d.text for d in drafts])
+    drafted = sum((d.usage for d in drafts), Usage())
+    drafted = drafted.model_copy(update={"seconds": state.get("telemetry", {}).get("draft_wall_s", 0.0)})
+    view = OptionsView(
+        messages=conversation(state, config), options=[drafts[i].text for i in shown], kind="chain"
+    )
+    selection, judged = await _pick(ctx, view)
+    chosen = None if selection.choice is None else shown[selection.choice]
+    telemetry = {
+        **state.get("telemetry", {}),
+        "selection": selection.probs,
+        "valid_selection": selection.valid,
+        "chosen": chosen,
+        "rethought": chosen is None,
+    }
+    if chosen is None:
+        pending = Candidate(text="", draft=drafted, judge=judged, judged=True, score=0.0)
+        return Command(update={"telemetry": telemetry, "candidate": pending}, goto="correct")
+    chain = drafts[chosen]
+    parts = [p.strip() for p in chain.text.split(config.step_delimiter) if p.strip()]
+    p = selection.probs.get(str(selection.choice + 1), 0.0)  # type: ignore[operator]
+    steps = [
+        Step(
+            index=i,
+            text=text,
+            source="draft",
+            judged=i == 0,
+            score=9.0 * p if i == 0 else None,
+            digit_probs=selection.probs if i == 0 else {},
+            draft=drafted if i == 0 else Usage(),
+            judge=judged if i == 0 else Usage(),
+            kept_tokens=chain.usage.completion_tokens if i == 0 else 0,
+            note={"chain": chosen} if i == 0 else {},
+        )
+        for i, text in enumerate(parts)
+    ]
+    update: dict[str, Any] = {"steps": steps, "telemetry": telemetry}
+    if chain.finish_reason == "length":
+        update["stop_reason"] = "budget"
+    return Command(update=update, goto="answer")

@@ -1,0 +1,240 @@
+"""Step-level nodes: draft a step, judge it, correct it, and the routing after a kept step.
+
+Each node is a small async function ``(state, runtime) -> Command`` that reads its models and
+settings from ``runtime.context`` (a `SpecContext`) and returns its state update together with
+the next node. Where the chain goes after a step is kept is the strategy's call
+(`spec_graph.strategies.Strategy.next_node`); `keep` asks it, so the same nodes serve every
+step-level strategy.
+
+Nodes route with `Command` rather than conditional edges: a LangGraph branch re-reads the
+whole state after every node, which was a third of the graph's overhead per step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Literal
+
+from langgraph.runtime import Runtime
+from langgraph.types import Command
+
+from spec_graph.backends.base import GenerateRequest, Generation
+from spec_graph.judges import JUDGES, StepView
+from spec_graph.nodes._context import (
+    SpecContext,
+    conversation,
+    step_max_tokens,
+    step_texts,
+    stop_reason,
+)
+from spec_graph.prompts import chain_prefix
+from spec_graph.state import Candidate, SpecState, Step
+
+__all__ = [
+    "confident",
+    "correct",
+    "decide",
+    "draft",
+    "draft_step",
+    "judge",
+    "keep",
+    "next_node",
+    "start_condition",
+    "step_request",
+    "write_target_step",
+]
+
+
+def next_node(state: SpecState, ctx: SpecContext) -> str:
+    """After a step is kept: ``answer`` when the chain should stop, else the strategy's pick."""
+    if stop_reason(state, ctx.config) is not None:
+        return "answer"
+    return ctx.strategy.next_node(state, ctx)
+
+
+async def start_condition(state: SpecState, runtime: Runtime[SpecContext]) -> str:
+    """The first node of a run (``async``: LangGraph runs a sync router in a thread pool)."""
+    ctx = runtime.context
+    if stop_reason(state, ctx.config) is not None:
+        return "answer"
+    return ctx.strategy.first_node(state, ctx)
+
+
+def keep(state: SpecState, step: Step, ctx: SpecContext) -> Command[str]:
+    """Append ``step`` to the chain, clear the candidate, and go where the longer chain leads."""
+    chain: SpecState = {**state, "steps": [*state.get("steps", []), step]}
+    return Command(update={"steps": [step], "candidate": None}, goto=next_node(chain, ctx))
+
+
+def step_request(
+    state: SpecState,
+    ctx: SpecContext,
+    role: Literal["draft", "target"],
+    *,
+    max_tokens: int | None = None,
+    logprobs: bool = False,
+) -> GenerateRequest:
+    """The request that makes a model write the next step: continue the chain to the delimiter."""
+    config = ctx.config
+    return GenerateRequest(
+        messages=conversation(state, config),
+        prefix=chain_prefix(step_texts(state), config.step_delimiter),
+        max_tokens=step_max_tokens(state, config, max_tokens),
+        stop=[config.step_delimiter],
+        sampling=config.draft_sampling if role == "draft" else config.target_sampling,
+        tools=config.tools,
+        logprobs=logprobs,
+    )
+
+
+def draft_step(state: SpecState, candidate: Candidate, **note: object) -> Step:
+    """The draft's candidate as the chain's next step."""
+    return Step(
+        index=len(state.get("steps", [])),
+        text=candidate.text,
+        source="draft",
+        judged=candidate.judged,
+        score=candidate.score,
+        digit_probs=candidate.digit_probs,
+        draft=candidate.draft,
+        judge=candidate.judge,
+        note=dict(note),
+    )
+
+
+def _gate(ctx: SpecContext) -> float | None:
+    """The confidence gate of the run's strategy settings (``gate_logprob``), if any."""
+    return getattr(ctx.options, "gate_logprob", None)
+
+
+def confident(candidate: Candidate, bound: float) -> bool:
+    """Every token of the step was at least ``exp(bound)`` likely to the draft itself."""
+    logprobs = candidate.token_logprobs
+    return bool(logprobs) and min(logprobs) >= bound  # type: ignore[type-var]
+
+
+async def draft(state: SpecState, runtime: Runtime[SpecContext]) -> Command[str]:
+    """The draft model writes the next step after the chain so far, for the judge.
+
+    Confidence gating (a strategy setting ``gate_logprob``): the draft's own token
+    log-probabilities come with its generation; a step whose every token is above the bound
+    is kept without a judge call. With pipelining, the step may already be in flight
+    (started while the previous step was judged); then ``draft.seconds`` is only the wait.
+    """
+    ctx = runtime.context
+    gate = _gate(ctx)
+    early = ctx.prefetched.pop(chain_prefix(step_texts(state), ctx.config.step_delimiter), None)
+    if early is not None:
+        started = time.perf_counter()
+        generation = await early
+        usage = generation.usage.model_copy(update={"seconds": time.perf_counter() - started})
+    else:
+        request = step_request(state, ctx, "draft", logprobs=gate is not None)
+        generation = await ctx.draft.generate(request)
+        usage = generation.usage
+    candidate = Candidate(
+        text=generation.text.strip(), draft=usage, token_logprobs=generation.token_logprobs
+    )
+    if not candidate.text:  # the draft thinks the chain is done: the target writes the step
+        return Command(update={"candidate": candidate}, goto="correct")
+    if gate is not None and confident(candidate, gate):
+        return keep(state, draft_step(state, candidate, gated=True), ctx)
+    return Command(update={"candidate": candidate}, goto="judge")
+
+
+def _start_early_draft(state: SpecState, ctx: SpecContext, candidate: Candidate) -> None:
+    """Pipelining: start drafting the step after ``candidate`` as if it were accepted."""
+    config = ctx.config
+    if not config.pipeline:
+        return
+    optimistic: SpecState = {**state, "steps": [*state.get("steps", []), draft_step(state, candidate)]}
+    if stop_reason(optimistic, config) is not None:
+        return  # accepting it ends the chain: there is no next step to draft
+    key = chain_prefix(step_texts(optimistic), config.step_delimiter)
+    request = step_request(optimistic, ctx, "draft", logprobs=_gate(ctx) is not None)
+    ctx.prefetched[key] = asyncio.create_task(ctx.draft.generate(request))
+
+
+async def decide(
+    state: SpecState, runtime: Runtime[SpecContext], judged: Candidate
+) -> Command[str]:
+    """Apply the threshold to a judged candidate: keep it, or send it to the target to correct.
+
+    The last line of any judge, including your own: score the candidate, then ``return await
+    decide(state, runtime, candidate.model_copy(update={"score": s, "judged": True}))``.
+    No verdict (score None) means reject.
+    """
+    ctx = runtime.context
+    if judged.score is not None and judged.score >= ctx.config.threshold:
+        return keep(state, draft_step(state, judged), ctx)
+    await ctx.cancel_prefetched()  # pipelining: the early draft continued a rejected step
+    return Command(update={"candidate": judged}, goto="correct")
+
+
+async def judge(state: SpecState, runtime: Runtime[SpecContext]) -> Command[str]:
+    """The target scores the candidate step; `decide` keeps it or sends it to be corrected.
+
+    One greedy token, read from its top logprobs; the question asked and the reading of the
+    answer are ``config.judge``'s formulation. Keeping the step here, not in a node of its own,
+    saves a LangGraph superstep on every accepted step.
+    """
+    ctx = runtime.context
+    config = ctx.config
+    candidate = state["candidate"]
+    assert candidate is not None, "judge runs only after draft"
+    formulation = JUDGES[config.judge]
+    view = StepView(
+        messages=conversation(state, config),
+        steps=step_texts(state),
+        candidate=candidate.text,
+        delimiter=config.step_delimiter,
+        tools=config.tools,
+    )
+    _start_early_draft(state, ctx, candidate)
+    try:
+        token = await ctx.target.next_token(formulation.request(view, config.judge_top_logprobs))
+    except BaseException:
+        await ctx.cancel_prefetched()
+        raise
+    verdict = formulation.read(token, view, config.score_method)
+    judged = candidate.model_copy(
+        update={
+            "judged": True,
+            "score": verdict.score,
+            "digit_probs": verdict.digit_probs,
+            "judge": candidate.judge + token.usage,
+        }
+    )
+    return await decide(state, runtime, judged)
+
+
+async def write_target_step(
+    state: SpecState, ctx: SpecContext, *, max_tokens: int | None = None, **note: object
+) -> Step:
+    """The target writes the next step itself; a pending candidate is recorded as rejected."""
+    generation: Generation = await ctx.target.generate(
+        step_request(state, ctx, "target", max_tokens=max_tokens)
+    )
+    pending = state.get("candidate")
+    candidate = pending or Candidate(text="")
+    return Step(
+        index=len(state.get("steps", [])),
+        text=generation.text.strip(),
+        source="target",
+        judged=candidate.judged,
+        score=candidate.score,
+        digit_probs=candidate.digit_probs,
+        rejected_draft=candidate.text if pending is not None else None,
+        draft=candidate.draft,
+        judge=candidate.judge,
+        target=generation.usage,
+        note=dict(note),
+    )
+
+
+async def correct(state: SpecState, runtime: Runtime[SpecContext]) -> Command[str]:
+    """The target writes the step itself (rejected draft, warm-up, target-only, rethinking)."""
+    ctx = runtime.context
+    return keep(state, await write_target_step(state, ctx), ctx)
+

@@ -1,0 +1,134 @@
+"""`Strategy`: a named way of wiring the shared nodes into a graph, with its own settings.
+
+A strategy owns four things: its settings model (validated from ``ReasoningConfig.options``),
+its state schema (the channels it needs beyond `SpecState`), its graph (which shared nodes,
+and where each may route), and its analytic speed bound (how fast it could be on measured
+hardware speeds, for the benchmark report). Routing *after a kept step* is its
+`Strategy.next_node`; `spec_graph.nodes.keep` asks it, so the nodes stay generic.
+
+Register one with `spec_graph.strategies.register_strategy`; the CLI (``--strategy``), the
+chat model, ``bench`` modes and `ReasoningResult.strategy` all read the registry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import Checkpointer
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from spec_graph.errors import UserError
+from spec_graph.nodes import SpecContext, start_condition
+from spec_graph.state import SpecState
+
+if TYPE_CHECKING:
+    from spec_graph.config import ReasoningConfig
+
+__all__ = ["NodeSpec", "SpeedBound", "Strategy", "StrategySettings"]
+
+NodeSpec = tuple[Callable[..., Any], tuple[str, ...]]
+"""A node's default function and the nodes it may route to (for the drawn graph)."""
+
+
+class StrategySettings(BaseModel):
+    """Base of every strategy's own settings (``ReasoningConfig.options``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class SpeedBound(BaseModel):
+    """A strategy's analytic speedup bound over target-only, with every input it used."""
+
+    formula: str
+    inputs: dict[str, float]
+    bound: float
+    """Speedup the measured hardware speeds and rates allow (framework, answer call excluded)."""
+    best_case: float | None = None
+    """The same with every draft accepted (no target rewriting)."""
+
+
+class Strategy:
+    """Base class: subclass, set the class attributes, implement `nodes` and the routing."""
+
+    name: ClassVar[str]
+    summary: ClassVar[str]
+    """One line for ``--help`` and the docs."""
+    Settings: ClassVar[type[StrategySettings]] = StrategySettings
+    State: ClassVar[type[Any]] = SpecState
+    entries: ClassVar[tuple[str, ...]] = ("answer",)
+    """The nodes a run may start at (besides ``answer``), for the drawn graph."""
+
+    def __init__(self) -> None:
+        self._graph: CompiledStateGraph[Any, Any, Any, Any] | None = None
+
+    def __repr__(self) -> str:
+        return f"<strategy {self.name!r}>"
+
+    # -- what subclasses define ---------------------------------------------------------------
+
+    def nodes(self) -> dict[str, NodeSpec]:
+        """Node name -> (default function, destinations). Must include ``answer``."""
+        raise NotImplementedError
+
+    def first_node(self, state: SpecState, ctx: SpecContext) -> str:
+        """Where a run starts."""
+        raise NotImplementedError
+
+    def next_node(self, state: SpecState, ctx: SpecContext) -> str:
+        """Where the chain goes after a step is kept and the chain goes on."""
+        raise NotImplementedError
+
+    def telemetry(self, state: Mapping[str, Any]) -> dict[str, Any]:
+        """The strategy's own telemetry for `ReasoningResult.telemetry`."""
+        return dict(state.get("telemetry") or {})
+
+    def bound(self, mode: Any, base: Any, draft_tok_s: float | None) -> SpeedBound | None:
+        """The analytic bound from a benchmark's mode and baseline summaries (None: n/a)."""
+        return None
+
+    # -- shared machinery ---------------------------------------------------------------------
+
+    def options(self, config: ReasoningConfig) -> StrategySettings:
+        """``config.options`` as this strategy's settings (a `UserError` naming bad keys)."""
+        try:
+            return self.Settings.model_validate(config.options)
+        except ValidationError as e:
+            known = ", ".join(self.Settings.model_fields) or "none"
+            msg = f"invalid options for strategy {self.name!r} (known: {known}): {e}"
+            raise UserError(msg) from e
+
+    def build(
+        self,
+        *,
+        checkpointer: Checkpointer = None,
+        name: str | None = None,
+        **overrides: Any,
+    ) -> CompiledStateGraph[Any, Any, Any, Any]:
+        """Compile this strategy's graph, with any node replaced by your own.
+
+        A replacement is anything LangGraph accepts as a node (an async function of
+        ``(state)`` or ``(state, runtime)``, a Runnable) that returns what the node it
+        replaces returns: a `Command` saying where the chain goes next (``answer`` returns a
+        plain update and the run ends after it).
+        """
+        defaults = self.nodes()
+        unknown = sorted(set(overrides) - set(defaults))
+        if unknown:
+            msg = f"strategy {self.name!r} has no node {unknown[0]!r}; its nodes: {', '.join(defaults)}"
+            raise UserError(msg)
+        builder = StateGraph(self.State, context_schema=SpecContext)
+        for node, (default, destinations) in defaults.items():
+            chosen = overrides.get(node) or default
+            builder.add_node(node, chosen, destinations=destinations or None)  # type: ignore[arg-type]
+        builder.add_conditional_edges(START, start_condition, list(dict.fromkeys([*self.entries, "answer"])))
+        builder.add_edge("answer", END)
+        return builder.compile(checkpointer=checkpointer, name=name or f"spec-graph:{self.name}")
+
+    def graph(self) -> CompiledStateGraph[Any, Any, Any, Any]:
+        """The default compiled graph (compiled once per strategy object)."""
+        if self._graph is None:
+            self._graph = self.build()
+        return self._graph

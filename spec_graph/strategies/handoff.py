@@ -1,0 +1,133 @@
+"""Hand-off (Speculative Thinking): the draft reasons; the target takes over for a span.
+
+The draft writes each step with its own token log-probabilities. Two triggers hand the pen
+to the target for one span (a step of at most ``span_tokens``), after which the draft
+continues:
+
+- a reflection cue: the draft's new step starts with one of ``cues`` ("wait",
+  "alternatively", "hmm", "let me check", ...); the draft's step is discarded and the target
+  writes that step (the reflection) itself;
+- low confidence: the step's mean token log-probability is below ``min_mean_logprob``; the
+  step is kept and the target writes the next span.
+
+No judge call is ever made.
+
+Graph::
+
+    START -> draft --plain: keep--> draft ... --> answer -> END
+               |--cue--> span (target) --+
+               +--low confidence: keep--> span --+
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from langgraph.runtime import Runtime
+from langgraph.types import Command
+from pydantic import Field
+
+from spec_graph import nodes
+from spec_graph.nodes import SpecContext
+from spec_graph.state import Candidate, SpecState
+from spec_graph.strategies._base import NodeSpec, SpeedBound, Strategy, StrategySettings
+
+__all__ = ["HandOff", "HandOffSettings", "cue_in"]
+
+_AFTER = ("draft", "span", "answer")
+
+
+class HandOffSettings(StrategySettings):
+    """When the target takes over, and for how long."""
+
+    cues: tuple[str, ...] = ("wait", "alternatively", "hmm", "let me check", "let me verify")
+    """A step starting with one of these (any case) goes to the target."""
+    min_mean_logprob: float | None = Field(default=-0.5, le=0.0)
+    """Below this mean token log-probability the target writes the next span; None: off."""
+    span_tokens: int = Field(default=128, ge=1)
+    """Longest span the target writes per hand-off."""
+
+
+def cue_in(text: str, cues: tuple[str, ...]) -> str | None:
+    """The reflection cue ``text`` starts with, or None."""
+    head = re.sub(r"^[\W_]+", "", text.lower())
+    for cue in cues:
+        if head.startswith(cue.lower()) and not head[len(cue) : len(cue) + 1].isalpha():
+            return cue
+    return None
+
+
+async def draft(state: SpecState, runtime: Runtime[SpecContext]) -> Command[str]:
+    """The draft writes a step; a cue or low confidence hands the next span to the target."""
+    ctx = runtime.context
+    options: HandOffSettings = ctx.options  # type: ignore[assignment]
+    generation = await ctx.draft.generate(nodes.step_request(state, ctx, "draft", logprobs=True))
+    candidate = Candidate(
+        text=generation.text.strip(), draft=generation.usage, token_logprobs=generation.token_logprobs
+    )
+    if not candidate.text or cue_in(candidate.text, options.cues):
+        return Command(update={"candidate": candidate}, goto="span")
+    logprobs = generation.token_logprobs or []
+    mean = sum(logprobs) / len(logprobs) if logprobs else 0.0
+    low = options.min_mean_logprob is not None and mean < options.min_mean_logprob
+    note = {"mean_logprob": mean, **({"low_confidence": True} if low else {})}
+    return nodes.keep(state, nodes.draft_step(state, candidate, **note), ctx)
+
+
+async def span(state: SpecState, runtime: Runtime[SpecContext]) -> Command[str]:
+    """The target writes one bounded span, then the draft continues."""
+    ctx = runtime.context
+    options: HandOffSettings = ctx.options  # type: ignore[assignment]
+    pending = state.get("candidate")
+    reason = "low-confidence" if pending is None else ("cue" if pending.text else "empty-draft")
+    step = await nodes.write_target_step(state, ctx, max_tokens=options.span_tokens, handoff=reason)
+    return nodes.keep(state, step, ctx)
+
+
+class HandOff(Strategy):
+    """The draft reasons; the target writes a span at reflection cues or low confidence."""
+
+    name = "handoff"
+    summary = "draft reasons; the target writes a span at reflection cues or low confidence"
+    Settings = HandOffSettings
+    entries = ("draft",)
+
+    def nodes(self) -> dict[str, NodeSpec]:
+        return {"draft": (draft, _AFTER), "span": (span, _AFTER), "answer": (nodes.answer, ())}
+
+    def first_node(self, state: SpecState, ctx: SpecContext) -> str:
+        return "draft"
+
+    def next_node(self, state: SpecState, ctx: SpecContext) -> str:
+        steps = state.get("steps", [])
+        if steps and steps[-1].source == "draft" and steps[-1].note.get("low_confidence"):
+            return "span"
+        return "draft"
+
+    def telemetry(self, state: Any) -> dict[str, Any]:
+        handoffs = [s.note.get("handoff") for s in state.get("steps", []) if s.source == "target"]
+        return {
+            "handoffs": len(handoffs),
+            "by_cue": handoffs.count("cue"),
+            "by_low_confidence": handoffs.count("low-confidence"),
+        }
+
+    def bound(self, mode: Any, base: Any, draft_tok_s: float | None) -> SpeedBound | None:
+        """Per question::
+
+            bound = (N_t / t) / (N_d / d + N_h / t)
+
+        ``N_t`` the baseline's target tokens, ``N_d`` this mode's draft tokens (discarded cue
+        steps included) at draft speed ``d``, ``N_h`` the target's span tokens at ``t``.
+        """
+        t, n_t = base.target_tok_s, base.mean_target_tokens
+        n_d, n_h = mode.mean_draft_tokens, mode.mean_target_tokens
+        if None in (n_t, n_d, n_h, draft_tok_s) or not t or not draft_tok_s:
+            return None
+        inputs = {"N_t": n_t, "N_d": n_d, "N_h": n_h, "d_tok_s": draft_tok_s, "t_tok_s": t}
+        return SpeedBound(
+            formula="(N_t/t) / (N_d/d + N_h/t)",
+            inputs=inputs,
+            bound=(n_t / t) / (n_d / draft_tok_s + n_h / t),
+        )
