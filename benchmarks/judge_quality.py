@@ -42,7 +42,7 @@ from spec_graph import (
     SamplingConfig,
     SpeculativeReasoner,
 )
-from spec_graph.backends import ModelBackend, OpenAICompatibleBackend
+from spec_graph.backends import GenerateRequest, ModelBackend, ScoreRequest, backend_for
 from spec_graph.bench.grading import grade
 from spec_graph.bench.stats import auroc
 from spec_graph.judges import JUDGES
@@ -58,7 +58,7 @@ async def main(args: argparse.Namespace) -> None:
         saved = json.loads(args.rejudge.read_text())
         chains = saved["chains"]
         names = judges or list(JUDGES)
-        target = OpenAICompatibleBackend(
+        target = backend_for(
             EndpointConfig(base_url=args.judge_url, model=args.judge_model, timeout_s=600)
         )
         try:
@@ -97,7 +97,7 @@ async def _chains_and_rows(
     chains: list[dict] = []
     with EmbeddedModels(args.profile) as models:
         reasoner = SpeculativeReasoner.from_endpoints(models.draft, models.target, config)
-        target = OpenAICompatibleBackend(models.target)
+        target = backend_for(models.target)
         for n, item in enumerate(items):
             result = await reasoner.ainvoke(item["question"])
             correct = grade(result.answer, item["answer"])
@@ -105,10 +105,10 @@ async def _chains_and_rows(
             texts = [s.text for s in result.steps]
             agree = []
             for i, step in enumerate(texts):
-                own = await target.generate(
-                    messages, prefix=chain_prefix(texts[:i], "\n\n"), max_tokens=256,
+                own = await target.generate(GenerateRequest(
+                    messages=messages, prefix=chain_prefix(texts[:i], "\n\n"), max_tokens=256,
                     stop=["\n\n"], sampling=GREEDY,
-                )  # fmt: skip
+                ))  # fmt: skip
                 agree.append(_last_number(own.text) == _last_number(step))
             chain = {"id": item["id"], "correct": correct, "steps": texts, "agree": agree}
             chains.append(chain)
@@ -134,18 +134,18 @@ async def judge_rows(
             judge = JUDGES[name]  # type: ignore[index]
             for i, step in enumerate(texts):
                 request, prefix = judge.request(messages, texts[:i], step, "\n\n")
-                token = await target.next_token(
-                    request, prefix=prefix, top_logprobs=10,
+                token = await target.next_token(ScoreRequest(
+                    messages=request, prefix=prefix, top_logprobs=10,
                     prompt_logprobs=judge.needs_prompt_logprobs,
-                )  # fmt: skip
+                ))  # fmt: skip
                 average = judge.score(token, "average", step)
                 greedy = judge.score(token, "greedy", step)
                 rows.append({
                     "id": chain["id"], "judge": name, "step": i, "final": chain["correct"],
                     "agree": chain["agree"][i], "average": average.score,
                     "greedy": greedy.score, "top_token": greedy.top_token,
-                    "prompt_tokens": token.prompt_tokens,
-                    "cached_tokens": token.cached_tokens, "seconds": token.elapsed_s,
+                    "prompt_tokens": token.usage.prompt_tokens,
+                    "cached_tokens": token.usage.cached_tokens, "seconds": token.usage.seconds,
                 })  # fmt: skip
     return rows
 

@@ -23,6 +23,7 @@ from langgraph.graph import START, StateGraph
 from langgraph.types import Command
 
 from spec_graph import ReasoningConfig, SpeculativeReasoner
+from spec_graph.backends import GenerateRequest, ScoreRequest
 from spec_graph.judges import JUDGES
 from spec_graph.prompts import chain_prefix, problem_messages
 from spec_graph.testing import ScriptedFakeBackend
@@ -45,12 +46,14 @@ async def bare_loop(steps: int, config: ReasoningConfig) -> float:
     started = time.perf_counter()
     for _ in range(steps):
         prefix = chain_prefix(kept, config.step_delimiter)
-        generation = await draft.generate(
-            messages, prefix=prefix, max_tokens=config.max_step_tokens,
+        generation = await draft.generate(GenerateRequest(
+            messages=messages, prefix=prefix, max_tokens=config.max_step_tokens,
             stop=[config.step_delimiter], sampling=config.draft_sampling,
-        )  # fmt: skip
+        ))  # fmt: skip
         request, reply = judge.request(messages, kept, generation.text, config.step_delimiter)
-        token = await target.next_token(request, prefix=reply, top_logprobs=10)
+        token = await target.next_token(
+            ScoreRequest(messages=request, prefix=reply, top_logprobs=10)
+        )
         verdict = judge.score(token, config.score_method, generation.text)
         assert verdict.score is not None
         assert verdict.score >= config.threshold

@@ -15,11 +15,11 @@ import time
 
 from spec_graph import (
     EmbeddedModels,
-    OpenAICompatibleBackend,
     ReasoningConfig,
     SamplingConfig,
     SpeculativeReasoningChatModel,
 )
+from spec_graph.backends import ModelBackend, ReplyRequest, backend_for
 from spec_graph.chat_model import REASONING_INSTRUCTION
 
 GREEDY = SamplingConfig(temperature=0.0)
@@ -37,13 +37,13 @@ async def first_reasoning_step(model: SpeculativeReasoningChatModel) -> float:
     return elapsed
 
 
-async def target_first_token(target: OpenAICompatibleBackend) -> float:
+async def target_first_token(target: ModelBackend) -> float:
     messages = [
         {"role": "system", "content": REASONING_INSTRUCTION},
         {"role": "user", "content": QUESTION},
     ]
     started = time.perf_counter()
-    stream = target.stream_reply(messages, max_tokens=64, stop=[], sampling=GREEDY)
+    stream = target.stream_reply(ReplyRequest(messages=messages, max_tokens=64, sampling=GREEDY))
     async for piece in stream:
         if piece.text:
             break
@@ -62,7 +62,7 @@ async def main() -> None:
         model = SpeculativeReasoningChatModel(
             draft=models.draft, target=models.target, reasoning=config
         )
-        target = OpenAICompatibleBackend(models.target)
+        target = backend_for(models.target)
         await first_reasoning_step(model)  # warm-up: the servers' caches hold the prompt after it
         await target_first_token(target)
         spec, base = [], []

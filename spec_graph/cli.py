@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import sys
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
@@ -17,15 +16,31 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
+from rich.text import Text
 
-from spec_graph.backends.openai_compat import OpenAICompatibleBackend
 from spec_graph.bench.report import GPU_PRESETS, GpuCostModel
-from spec_graph.config import EndpointConfig, ReasoningConfig, SpecGraphSettings, Strategy
+from spec_graph.config import EndpointConfig, ReasoningConfig, SpecGraphSettings
+from spec_graph.strategies import get_strategy, strategy_names
+from spec_graph.embedded import (
+    LOCAL_MODELS,
+    LOCAL_PROFILES,
+    FetchProgress,
+    ModelServers,
+    fetch_model,
+    get_profile,
+    is_cached,
+)
 from spec_graph.errors import SpecGraphError, UserError
-from spec_graph.local import LOCAL_PROFILES, EmbeddedModels, get_profile
-from spec_graph.local_models import LOCAL_MODELS, FetchProgress, fetch_model, is_cached
 from spec_graph.reasoner import SpeculativeReasoner
 from spec_graph.state import ReasoningResult, Step
 
@@ -42,14 +57,28 @@ out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 
 
+class _AmountColumn(ProgressColumn):
+    """How far a fetch task is: "packages 3/6" for the download, sizes for the byte stages."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._bytes = DownloadColumn()
+
+    def render(self, task: Task) -> Text:
+        if task.fields.get("unit") == "packages":
+            total = "?" if task.total is None else f"{task.total:.0f}"
+            return Text(f"packages {task.completed:.0f}/{total}", style="progress.download")
+        return self._bytes.render(task)
+
+
 class _DownloadProgress:
-    """Renders `FetchProgress` events as rich progress bars (one per model)."""
+    """Renders `FetchProgress` events as rich progress bars (per model: packages, then bytes)."""
 
     def __init__(self) -> None:
         self.progress = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
-            DownloadColumn(),
+            _AmountColumn(),
             TimeRemainingColumn(),
             console=err,
             transient=False,
@@ -65,8 +94,12 @@ class _DownloadProgress:
         if key not in self.tasks and event.stage == "done":
             return  # already cached: nothing to show
         if key not in self.tasks:
-            label = "packages" if key[1] == "download" else "assemble+verify"
-            self.tasks[key] = self.progress.add_task(f"{event.model} {label}", total=event.total)
+            unit, label = (
+                ("packages", "download") if key[1] == "download" else ("bytes", "assemble+verify")
+            )
+            self.tasks[key] = self.progress.add_task(
+                f"{event.model} {label}", total=event.total, unit=unit
+            )
         self.progress.update(self.tasks[key], completed=event.completed, total=event.total)
 
     def _announce(self, model: str) -> None:
@@ -108,79 +141,6 @@ def _endpoint(
         raise UserError(f"invalid --{role}-url: {e.errors()[0]['msg']}") from e  # type: ignore[attr-defined]
 
 
-_CTX_PER_CHAIN = 2048
-"""Context tokens per concurrent chain on an embedded server (prompt + budget + judge)."""
-
-
-class _ModelServers:
-    """The draft and target endpoints: given URLs, or embedded servers started for the rest.
-
-    A context manager: embedded models are fetched (with progress bars) and started on entry,
-    stopped on exit, Ctrl-C included.
-    """
-
-    def __init__(
-        self,
-        profile: str,
-        *,
-        draft: EndpointConfig | None,
-        target: EndpointConfig | None,
-        draft_gguf: Path | None = None,
-        target_gguf: Path | None = None,
-        quiet: bool = False,
-        parallel: int = 2,
-    ) -> None:
-        self.profile = get_profile(profile)
-        self._given = {"draft": draft, "target": target}
-        self._ggufs = {"draft_gguf": draft_gguf, "target_gguf": target_gguf}
-        self._quiet = quiet
-        # one slot per chain in flight, each with room for a chain and its judge prompt
-        self._slots: dict[str, Any] = {
-            "n_parallel": parallel,
-            "n_ctx": max(8192, parallel * _CTX_PER_CHAIN),
-        }
-        two_models = (draft_gguf or self.profile.draft) != (target_gguf or self.profile.target)
-        if parallel > 2 and two_models:
-            # Many chains keep both servers busy at once: split the cores instead of letting
-            # two llama.cpp thread pools spin against each other (measured: the draft fell
-            # from 37 to 0.5-2 tokens/s with 2 threads per server on 2 cores).
-            self._slots["n_threads"] = max(1, (os.cpu_count() or 2) // 2)
-        self._embedded: EmbeddedModels | None = None
-
-    def __enter__(self) -> _ModelServers:
-        if all(self._given.values()):
-            return self
-        with _DownloadProgress() as progress:
-            embedded = EmbeddedModels(
-                self.profile.name, progress=progress, **self._ggufs, **self._slots
-            )
-            if not self._quiet:
-                err.print(
-                    f"[dim]starting embedded llama.cpp servers ({self.profile.description})[/]"
-                )
-            self._embedded = embedded.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._embedded is not None:
-            self._embedded.close()
-            self._embedded = None
-
-    @property
-    def draft(self) -> EndpointConfig:
-        """The draft endpoint (given, or the embedded server's)."""
-        return self._given["draft"] or self._require().draft
-
-    @property
-    def target(self) -> EndpointConfig:
-        """The target endpoint (given, or the embedded server's)."""
-        return self._given["target"] or self._require().target
-
-    def _require(self) -> EmbeddedModels:
-        assert self._embedded is not None, "use _ModelServers as a context manager"
-        return self._embedded
-
-
 def _reasoning_config(
     settings: SpecGraphSettings, overrides: dict[str, Any], sampling: dict[str, Any]
 ) -> ReasoningConfig:
@@ -190,10 +150,24 @@ def _reasoning_config(
     if sampled:
         for role in ("draft_sampling", "target_sampling"):
             given[role] = {**getattr(settings.reasoning, role).model_dump(), **sampled}
-    try:
-        return ReasoningConfig.model_validate({**settings.reasoning.model_dump(), **given})
-    except ValueError as e:
-        raise UserError(f"invalid settings: {e}") from e
+    return settings.reasoning.with_overrides(**given)
+
+
+def _options(values: list[str] | None) -> dict[str, Any]:
+    """``--option KEY=VALUE`` flags as a dict (the strategy's settings model validates them)."""
+    options: dict[str, Any] = {}
+    for text in values or []:
+        key, sep, value = text.partition("=")
+        if not sep or not key.strip():
+            raise UserError(f"bad --option {text!r}: use KEY=VALUE, e.g. --option n=3")
+        options[key.strip()] = value.strip()
+    return options
+
+
+def _check_strategy(value: str | None) -> str | None:
+    if value is not None:
+        get_strategy(value)  # UserError listing the registered names
+    return value
 
 
 _RoleFlags = tuple[str | None, str | None, Path | None]
@@ -209,15 +183,17 @@ def _servers(
     *,
     quiet: bool = False,
     parallel: int = 2,
-) -> _ModelServers:
-    return _ModelServers(
+) -> ModelServers:
+    """The servers for a command: given URLs, embedded servers (with progress bars) for the rest."""
+    return ModelServers(
         profile or settings.profile,
         draft=_endpoint("draft", draft[0], draft[1], settings, timeout),
         target=_endpoint("target", target[0], target[1], settings, timeout),
         draft_gguf=draft[2],
         target_gguf=target[2],
-        quiet=quiet,
-        parallel=parallel,
+        concurrency=parallel,
+        progress=_DownloadProgress(),
+        on_start=None if quiet else lambda message: err.print(f"[dim]{escape(message)}[/]"),
     )
 
 
@@ -231,15 +207,15 @@ def _step_line(step: Step) -> str:
     parts = [f"[bold]Step {step.index + 1}[/]", who]
     if step.judged:
         parts.append(f"score {step.score:.1f}" if step.score is not None else "score -")
+    if step.note.get("gated"):
+        parts.append("[green]confident, not judged[/]")
+    if step.note.get("handoff"):
+        parts.append(f"hand-off: {step.note['handoff']}")
     parts.append(f"{step.tokens} tok")
     times = [
-        f"{name} {seconds:.1f}s"
-        for name, seconds in (
-            ("draft", step.draft_s),
-            ("judge", step.judge_s),
-            ("correct", step.correct_s),
-        )
-        if seconds
+        f"{name} {usage.seconds:.1f}s"
+        for name, usage in (("draft", step.draft), ("judge", step.judge), ("target", step.target))
+        if usage.seconds
     ]
     return "  ".join(parts) + ("  [dim]" + ", ".join(times) + "[/]" if times else "")
 
@@ -262,10 +238,18 @@ def _summary(result: ReasoningResult) -> Table:
             f"{t.wall_s:.1f}s (draft {t.draft_s:.1f}s, judge {t.judge_s:.1f}s, correct {t.correct_s:.1f}s)",
         ),
         ("stop", str(result.stop_reason)),
+        *((key, _short_json(value)) for key, value in result.telemetry.items()),
     ]
     for key, value in rows:
         table.add_row(f"[dim]{key}[/]", escape(value))
     return table
+
+
+def _short_json(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    text = json.dumps(value, default=str)
+    return text if len(text) <= 120 else text[:117] + "..."
 
 
 async def _run(reasoner: SpeculativeReasoner, question: str, as_json: bool) -> ReasoningResult:
@@ -293,7 +277,22 @@ def ask(
     profile: Annotated[
         str | None, typer.Option(help=f"Embedded models: {', '.join(LOCAL_PROFILES)}.")
     ] = None,
-    strategy: Annotated[Strategy | None, typer.Option(help="Who writes the steps.")] = None,
+    strategy: Annotated[
+        str | None,
+        typer.Option(
+            help=f"How the models share the work: {', '.join(strategy_names())}.",
+            callback=_check_strategy,
+        ),
+    ] = None,
+    option: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--option",
+            "-o",
+            help="A strategy setting KEY=VALUE (repeatable), e.g. -o n=3 for scot, -o k=2 for "
+            "best-of-n, -o gate_logprob=-0.5 for specreason.",
+        ),
+    ] = None,
     threshold: Annotated[
         float | None,
         typer.Option(min=0, max=9, help="Accept a draft step at this judge score (0-9)."),
@@ -346,6 +345,7 @@ def ask(
             "warmup_steps": warmup_steps,
             "max_steps": max_steps,
             "token_budget": token_budget,
+            **_options(option),
         },
         {"temperature": temperature, "seed": seed},
     )
@@ -359,11 +359,7 @@ def ask(
     )
     try:
         with servers:
-            reasoner = SpeculativeReasoner(
-                OpenAICompatibleBackend(servers.draft),
-                OpenAICompatibleBackend(servers.target),
-                config,
-            )
+            reasoner = SpeculativeReasoner.from_endpoints(servers.draft, servers.target, config)
             result = asyncio.run(_run(reasoner, question, as_json))
     except KeyboardInterrupt:
         err.print("[yellow]interrupted[/]")
@@ -380,9 +376,9 @@ def _json_result(result: ReasoningResult) -> dict[str, Any]:
     for step, raw in zip(result.steps, data["steps"], strict=True):
         raw["tokens"] = step.tokens
         raw["timings"] = {
-            "draft_s": step.draft_s,
-            "judge_s": step.judge_s,
-            "correct_s": step.correct_s,
+            "draft_s": step.draft.seconds,
+            "judge_s": step.judge.seconds,
+            "correct_s": step.target.seconds,
         }
     return data
 
@@ -482,16 +478,13 @@ def bench(
         (draft_url, draft_model, draft_gguf),
         (target_url, target_model, target_gguf),
         timeout,
-        parallel=max([2, *(levels or [])]),  # embedded servers: a slot per question in flight
+        # embedded servers: a slot per question in flight, and per draft of SCoT / best-of-n
+        parallel=max([2, *(levels or [])]) * max(m.width() for m in modes),
     )
     out_dir.mkdir(parents=True, exist_ok=True)
     try:
         with servers:
-            reasoner = SpeculativeReasoner(
-                OpenAICompatibleBackend(servers.draft),
-                OpenAICompatibleBackend(servers.target),
-                base,
-            )
+            reasoner = SpeculativeReasoner.from_endpoints(servers.draft, servers.target, base)
             plan = RunPlan(
                 items=items,
                 modes=modes,

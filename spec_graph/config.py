@@ -130,9 +130,14 @@ class ReasoningConfig(BaseModel):
         from spec_graph.strategies import get_strategy  # the registry imports this module
 
         try:
-            get_strategy(self.strategy).options(self)
+            options = get_strategy(self.strategy).options(self)
         except Exception as e:  # UserError -> ValueError, so pydantic reports it
             raise ValueError(str(e)) from None
+        # keep the typed values ("3" from a command line becomes 3), only the ones given
+        typed = options.model_dump(mode="json", exclude_unset=True)
+        if typed != self.options:
+            self.options.clear()
+            self.options.update(typed)
         return self
 
     def with_overrides(self, **overrides: Any) -> ReasoningConfig:

@@ -22,7 +22,8 @@ from spec_graph.errors import UserError
 from spec_graph.nodes import SpecContext
 from spec_graph.prompts import ChatMessage
 from spec_graph.state import ReasoningResult, SpecState, Step, summarize
-from spec_graph.strategies import get_strategy
+from spec_graph.strategies import Strategy, get_strategy
+from spec_graph.strategies._base import built_for
 
 __all__ = ["SpeculativeReasoner"]
 
@@ -91,7 +92,7 @@ class SpeculativeReasoner:
         config = self.resolve_config(**overrides)
         graph_input = _graph_input(question, messages)
         strategy = get_strategy(config.strategy)
-        graph = self.graph if self.graph is not None else strategy.graph()
+        graph = self._graph_for(strategy)
         context = SpecContext(draft=self.draft, target=self.target, config=config, strategy=strategy)
         run_config = {
             **(run_config or {}),
@@ -134,6 +135,19 @@ class SpeculativeReasoner:
             totals=summarize(state, time.perf_counter() - started),
             telemetry=strategy.telemetry(state),
         )
+
+    def _graph_for(self, strategy: Strategy) -> CompiledStateGraph[Any, Any, Any, Any]:
+        """The given graph, if it serves ``strategy``; else the strategy's own."""
+        if self.graph is None:
+            return strategy.graph()
+        owner = built_for(self.graph)
+        if owner is not None and owner != strategy.name:
+            msg = (
+                f"this reasoner's graph was built for strategy {owner!r}, not "
+                f"{strategy.name!r}: build one with build_graph({strategy.name!r}, ...)"
+            )
+            raise UserError(msg)
+        return self.graph
 
     async def ainvoke(
         self,

@@ -12,33 +12,102 @@ import json
 import math
 import re
 from collections import deque
-from collections.abc import AsyncIterator, Iterable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
-from spec_graph.backends.base import Generation, NextToken, ReplyChunk, ToolCallChunk
-from spec_graph.config import SamplingConfig
-from spec_graph.prompts import ChatMessage
+from spec_graph.backends.base import (
+    BackendBase,
+    GenerateRequest,
+    Generation,
+    NextToken,
+    ReplyChunk,
+    ReplyRequest,
+    ScoreRequest,
+    ToolCallChunk,
+)
+from spec_graph.usage import Usage
 
 __all__ = ["FakeCall", "ScriptedFakeBackend"]
 
 Scripted = int | None | list[tuple[str, float]]
 ScriptedReply = str | list[dict[str, Any]]
 """A reply: text (streamed word by word) or tool calls ``[{"name": ..., "args": {...}}]``."""
+ScriptedLogprobs = float | list[float]
+"""Per-token logprobs of one generation: one value for every token, or the list itself."""
+
+Request = GenerateRequest | ScoreRequest | ReplyRequest
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class FakeCall:
-    """One call the fake received."""
+    """One call the fake received: its kind and the request itself."""
 
     kind: str
-    """``generate`` or ``next_token``."""
-    messages: list[ChatMessage]
-    prefix: str
-    max_tokens: int | None
-    stop: tuple[str, ...]
-    extra: dict[str, Any] = field(default_factory=dict)
-    """For ``stream_reply``: tools, tool_choice, response_format."""
+    """``generate``, ``next_token`` or ``stream_reply`` (``generate_many`` records n
+    ``generate`` calls)."""
+    request: Request
+
+    @property
+    def messages(self) -> list[Any]:
+        """The request's messages."""
+        return list(self.request.messages)
+
+    @property
+    def prefix(self) -> str:
+        """The continued prefix ("" for ``stream_reply``)."""
+        return getattr(self.request, "prefix", "")
+
+    @property
+    def max_tokens(self) -> int | None:
+        """The token cap (1 for ``next_token``)."""
+        if isinstance(self.request, ScoreRequest):
+            return 1
+        return self.request.max_tokens
+
+    @property
+    def stop(self) -> tuple[str, ...]:
+        """The stop strings (none for ``next_token``)."""
+        return tuple(getattr(self.request, "stop", ()))
+
+    @property
+    def extra(self) -> dict[str, Any]:
+        """The other options: tools, logprobs, prompt_logprobs, tool_choice, response_format."""
+        fields = {"tools", "logprobs", "prompt_logprobs", "tool_choice", "response_format"}
+        return {k: v for k, v in self.request.__dict__.items() if k in fields}
+
+
+class _Script(Generic[T]):
+    """Scripted values handed out in *call* order, even when calls finish out of order.
+
+    A call reserves a ticket when it starts and takes its value when its simulated latency is
+    over: the value is the one at the position of its ticket among the calls still waiting.
+    A call cancelled before it takes one takes nothing (the next call gets that value).
+    """
+
+    def __init__(self, values: deque[T]) -> None:
+        self.values = values
+        self._waiting: list[int] = []
+        self._next = 0
+
+    def reserve(self) -> int:
+        self._next += 1
+        self._waiting.append(self._next)
+        return self._next
+
+    def release(self, ticket: int) -> None:
+        if ticket in self._waiting:
+            self._waiting.remove(ticket)
+
+    def take(self, ticket: int, default: T) -> T:
+        position = self._waiting.index(ticket)
+        del self._waiting[position]
+        if position >= len(self.values):
+            return default
+        value = self.values[position]
+        del self.values[position]
+        return value
 
 
 def _score_tokens(score: int) -> list[tuple[str, float]]:
@@ -54,8 +123,19 @@ def _score_tokens(score: int) -> list[tuple[str, float]]:
     return tops
 
 
-class ScriptedFakeBackend:
+def _words(messages: Iterable[Any]) -> int:
+    return sum(len(str(m.get("content") or "").split()) for m in messages)
+
+
+class ScriptedFakeBackend(BackendBase):
     """A fake backend that replays scripted outputs.
+
+    Scripted values go to calls in the order the calls were made, also when calls run
+    concurrently (``generate_many`` is n concurrent ``generate`` calls, with seeds
+    ``seed + i`` when the request has a seed).
+
+    Usage of every call: ``calls=1``, prompt tokens = words of the messages, completion
+    tokens = words written (1 for ``next_token``), seconds = the simulated delay.
 
     Args:
         name: model name reported in telemetry.
@@ -67,6 +147,9 @@ class ScriptedFakeBackend:
             nor yes/no), or explicit ``(token, logprob)`` pairs.
         answers: texts returned when the answer node asks for the final answer.
         replies: successive ``stream_reply`` outputs (see `ScriptedReply`).
+        step_logprobs: per-token logprobs for successive ``generate`` calls that ask for
+            ``logprobs``: a float is every token's logprob, a list is returned as it is; once
+            exhausted, 0.0 per token. Calls that do not ask take none of them.
         delay_s: simulated latency per call (and per streamed chunk).
     """
 
@@ -78,13 +161,21 @@ class ScriptedFakeBackend:
         scores: Iterable[Scripted] = (),
         answers: Iterable[str] = (),
         replies: Iterable[ScriptedReply] = (),
+        step_logprobs: Iterable[ScriptedLogprobs] = (),
         delay_s: float = 0.0,
     ) -> None:
         self.name = name
-        self.steps = deque(steps)
-        self.scores = deque(scores)
-        self.answers = deque(answers)
-        self.replies = deque(replies)
+        self.steps: deque[str] = deque(steps)
+        self.scores: deque[Scripted] = deque(scores)
+        self.answers: deque[str] = deque(answers)
+        self.replies: deque[ScriptedReply] = deque(replies)
+        self.step_logprobs: deque[ScriptedLogprobs] = deque(step_logprobs)
+        self._scripts = {
+            "steps": _Script(self.steps),
+            "scores": _Script(self.scores),
+            "answers": _Script(self.answers),
+            "logprobs": _Script(self.step_logprobs),
+        }
         self.closed_streams = 0
         self.delay_s = delay_s
         self.calls: list[FakeCall] = []
@@ -94,85 +185,80 @@ class ScriptedFakeBackend:
         """The fake's name."""
         return self.name
 
-    async def generate(
-        self,
-        messages: Sequence[ChatMessage],
-        *,
-        prefix: str,
-        max_tokens: int,
-        stop: Sequence[str],
-        sampling: SamplingConfig,
-        tools: Sequence[dict[str, Any]] | None = None,
-    ) -> Generation:
-        """Return the next scripted step (or the answer, when the prefix opens a boxed answer)."""
-        self.calls.append(
-            FakeCall("generate", list(messages), prefix, max_tokens, tuple(stop), {"tools": tools})
-        )
-        if self.delay_s:
-            await asyncio.sleep(self.delay_s)
-        is_answer = prefix.endswith("\\boxed{")
-        queue = self.answers if is_answer else self.steps
-        text = queue.popleft() if queue else ""
-        tokens = text.split()[:max_tokens]
-        text = " ".join(tokens) if len(text.split()) > max_tokens else text
-        return Generation(text=text, finish_reason="stop", completion_tokens=len(tokens))
+    async def _after_delay(self, *names: str) -> list[Any]:
+        """Wait the simulated latency, then take one value from each named script."""
+        scripts = [self._scripts[name] for name in names]
+        tickets = [script.reserve() for script in scripts]
+        try:
+            if self.delay_s:
+                await asyncio.sleep(self.delay_s)
+        except BaseException:
+            for script, ticket in zip(scripts, tickets, strict=True):
+                script.release(ticket)
+            raise
+        return [s.take(t, None) for s, t in zip(scripts, tickets, strict=True)]
 
-    async def next_token(
-        self,
-        messages: Sequence[ChatMessage],
-        *,
-        prefix: str,
-        top_logprobs: int,
-        tools: Sequence[dict[str, Any]] | None = None,
-        prompt_logprobs: bool = False,
-    ) -> NextToken:
+    async def generate(self, request: GenerateRequest) -> Generation:
+        """Return the next scripted step (or the answer, when the prefix opens a boxed answer)."""
+        self.calls.append(FakeCall("generate", request))
+        queue = "answers" if request.prefix.endswith("\\boxed{") else "steps"
+        names = (queue, "logprobs") if request.logprobs else (queue,)
+        taken = await self._after_delay(*names)
+        text = taken[0] or ""
+        tokens = text.split()[: request.max_tokens]
+        text = " ".join(tokens) if len(text.split()) > request.max_tokens else text
+        logprobs: list[float] | None = None
+        if request.logprobs:
+            scripted = taken[1] if taken[1] is not None else 0.0
+            logprobs = list(scripted) if isinstance(scripted, list) else [scripted] * len(tokens)
+        usage = Usage(
+            calls=1,
+            prompt_tokens=_words(request.messages),
+            completion_tokens=len(tokens),
+            seconds=self.delay_s,
+        )
+        return Generation(text=text, finish_reason="stop", usage=usage, token_logprobs=logprobs)
+
+    async def next_token(self, request: ScoreRequest) -> NextToken:
         """Return the next scripted judge output."""
-        extra = {"tools": tools, "prompt_logprobs": prompt_logprobs}
-        self.calls.append(FakeCall("next_token", list(messages), prefix, 1, (), extra))
-        if self.delay_s:
-            await asyncio.sleep(self.delay_s)
-        scripted = self.scores.popleft() if self.scores else None
+        self.calls.append(FakeCall("next_token", request))
+        (scripted,) = await self._after_delay("scores")
         if scripted is None:
             tops = [("The", -0.1), ("I", -2.5)]
         elif isinstance(scripted, int):
             tops = _score_tokens(scripted)
         else:
             tops = list(scripted)
-        prompt_tokens = sum(len(m["content"].split()) for m in messages)
         scored: list[tuple[str, float]] = []
-        if prompt_logprobs:  # the prefix's words (with their spaces) are the "tokens"
+        if request.prompt_logprobs:  # the prefix's words (with their spaces) are the "tokens"
             p = max(scripted / 9, 1e-9) if isinstance(scripted, int) else 0.5
-            scored = [(word, math.log(p)) for word in re.findall(r"\s*\S+", prefix)]
+            scored = [(word, math.log(p)) for word in re.findall(r"\s*\S+", request.prefix)]
+        usage = Usage(
+            calls=1,
+            prompt_tokens=_words(request.messages),
+            completion_tokens=1,
+            seconds=self.delay_s,
+        )
         return NextToken(
-            top_logprobs=tops[:top_logprobs], prompt_logprobs=scored, prompt_tokens=prompt_tokens
+            top_logprobs=tops[: request.top_logprobs], prompt_logprobs=scored, usage=usage
         )
 
-    async def stream_reply(
-        self,
-        messages: Sequence[dict[str, Any]],
-        *,
-        max_tokens: int | None,
-        stop: Sequence[str],
-        sampling: SamplingConfig,
-        tools: Sequence[dict[str, Any]] | None = None,
-        tool_choice: Any = None,
-        response_format: dict[str, Any] | None = None,
-    ) -> AsyncIterator[ReplyChunk]:
-        """Stream the next scripted reply; counts streams closed before their end."""
-        extra = {"tools": tools, "tool_choice": tool_choice, "response_format": response_format}
-        self.calls.append(
-            FakeCall(
-                "stream_reply", [dict(m) for m in messages], "", max_tokens, tuple(stop), extra
-            )  # type: ignore[misc]
-        )
+    async def stream_reply(self, request: ReplyRequest) -> AsyncIterator[ReplyChunk]:
+        """Stream the next scripted reply; counts streams closed before their end.
+
+        The last chunk's usage: seconds = the delays slept (one per text chunk).
+        """
+        self.calls.append(FakeCall("stream_reply", request))
         reply = self.replies.popleft() if self.replies else ""
         finished = False
+        slept = 0.0
         try:
             if isinstance(reply, str):
                 words = reply.split(" ")
                 for i, word in enumerate(words):
                     if self.delay_s:
                         await asyncio.sleep(self.delay_s)
+                        slept += self.delay_s
                     yield ReplyChunk(text=word if i == 0 else " " + word)
                 completion = len(words)
             else:
@@ -188,12 +274,14 @@ class ScriptedFakeBackend:
                         ]
                     )
                 completion = 10 * len(reply)
-            prompt = sum(len(str(m.get("content") or "").split()) for m in messages)
-            yield ReplyChunk(
-                finish_reason="stop" if isinstance(reply, str) else "tool_calls",
-                prompt_tokens=prompt,
+            usage = Usage(
+                calls=1,
+                prompt_tokens=_words(request.messages),
                 completion_tokens=completion,
-                has_usage=True,
+                seconds=slept,
+            )
+            yield ReplyChunk(
+                finish_reason="stop" if isinstance(reply, str) else "tool_calls", usage=usage
             )
             finished = True
         finally:

@@ -38,6 +38,11 @@ class ServerProfile(BaseModel):
     """The server returns native ``tool_calls``; if not, the backend constrains/parses them."""
     returns_prompt_logprobs: bool = False
     """The server scores the prompt's own tokens on request (vLLM's ``prompt_logprobs``)."""
+    supports_n: bool = False
+    """One request with ``n=`` returns ``n`` sampled choices, each with its own logprobs.
+
+    llama.cpp accepts ``n`` only up to its ``n_parallel`` slots and reports one usage for all
+    choices, so there concurrent requests (into the parallel slots) are used instead."""
 
 
 PROFILES: dict[str, ServerProfile] = {
@@ -47,6 +52,7 @@ PROFILES: dict[str, ServerProfile] = {
         echoes_prefix=False,
         supports_apply_template=False,
         returns_prompt_logprobs=True,
+        supports_n=True,
     ),
     "llamacpp": ServerProfile(
         name="llamacpp",
@@ -55,6 +61,7 @@ PROFILES: dict[str, ServerProfile] = {
         supports_apply_template=True,
         # The xllamacpp build renders tools but returns calls as text and ignores "required".
         parses_tool_calls=False,
+        supports_n=False,
     ),
     # Unknown servers: the HF-template convention, but check for an echoed prefix anyway.
     "generic": ServerProfile(
@@ -62,6 +69,7 @@ PROFILES: dict[str, ServerProfile] = {
         continue_body={"continue_final_message": True, "add_generation_prompt": False},
         echoes_prefix=True,
         supports_apply_template=False,
+        supports_n=False,
     ),
 }
 

@@ -1,14 +1,14 @@
 """`OpenAICompatibleBackend`: any OpenAI-compatible server (vLLM, llama.cpp, ...).
 
 Built on the official ``openai`` async client (its retries, timeouts and connection pool).
-Server quirks come from `spec_graph.backends._profiles`; every SDK error is converted to a
-spec-graph error in one place (`_converted_errors`), naming the URL and what was tried.
+Server quirks come from `spec_graph.backends._profiles`, responses are read by
+`spec_graph.backends._openai_wire`, and every SDK error is converted to a spec-graph error in
+one place (`_converted_errors`), naming the URL and what was tried.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import contextmanager
@@ -17,10 +17,29 @@ from typing import Any
 import httpx
 import openai
 
+from spec_graph.backends._openai_wire import (
+    Reply,
+    chat_reply,
+    generations_of,
+    raw_reply,
+    reply_chunk,
+    resolve_text_tools,
+    root_cause,
+    short,
+    shown_tools,
+)
 from spec_graph.backends._profiles import PROFILES, RequestShape, ServerProfile, profile_for_owner
-from spec_graph.backends._text_tools import forced_call_format, parse_tool_calls
-from spec_graph.backends.base import Generation, NextToken, ReplyChunk, ToolCallChunk
-from spec_graph.config import EndpointConfig, SamplingConfig
+from spec_graph.backends._text_tools import forced_call_format
+from spec_graph.backends.base import (
+    BackendBase,
+    GenerateRequest,
+    Generation,
+    NextToken,
+    ReplyChunk,
+    ReplyRequest,
+    ScoreRequest,
+)
+from spec_graph.config import EndpointConfig
 from spec_graph.errors import BackendError, ServerUnavailableError
 from spec_graph.prompts import ChatMessage
 
@@ -29,7 +48,7 @@ __all__ = ["OpenAICompatibleBackend"]
 _NO_KEY = "not-needed"  # local servers accept any key; the SDK insists on one
 
 
-class OpenAICompatibleBackend:
+class OpenAICompatibleBackend(BackendBase):
     """A model behind an OpenAI-compatible HTTP API.
 
     Args:
@@ -84,45 +103,55 @@ class OpenAICompatibleBackend:
                 self._profile = profile_for_owner(owner or "")
         return self._profile
 
-    async def generate(
-        self,
-        messages: Sequence[ChatMessage],
-        *,
-        prefix: str,
-        max_tokens: int,
-        stop: Sequence[str],
-        sampling: SamplingConfig,
-        tools: Sequence[dict[str, Any]] | None = None,
-    ) -> Generation:
-        """Continue ``prefix`` (the unfinished assistant message) after ``messages``."""
-        params: dict[str, Any] = {
-            "max_tokens": max_tokens,
-            "stop": list(stop) or None,
-            "temperature": sampling.temperature,
-            "top_p": sampling.top_p,
-            **_shown_tools(tools),
-        }
-        if sampling.seed is not None:
-            params["seed"] = sampling.seed
+    async def generate(self, request: GenerateRequest) -> Generation:
+        """Continue the request's prefix (the unfinished assistant message)."""
         started = time.perf_counter()
-        data = await self._complete(messages, prefix, params)
+        reply = await self._complete(
+            request.messages, request.prefix, _generate_params(request), logprobs=request.logprobs
+        )
+        choice = reply.choices[0]
+        self._check_logprobs(request, choice.token_logprobs, choice.text)
         return Generation(
-            text=data["text"],
-            finish_reason=data["finish_reason"],
-            elapsed_s=time.perf_counter() - started,
-            **data["usage"],
+            text=choice.text,
+            finish_reason=choice.finish_reason,
+            usage=reply.usage.model_copy(update={"seconds": time.perf_counter() - started}),
+            token_logprobs=choice.token_logprobs if request.logprobs else None,
         )
 
-    async def next_token(
-        self,
-        messages: Sequence[ChatMessage],
-        *,
-        prefix: str,
-        top_logprobs: int,
-        tools: Sequence[dict[str, Any]] | None = None,
-        prompt_logprobs: bool = False,
-    ) -> NextToken:
-        """Greedy first token after ``prefix`` with its top-k alternatives.
+    async def generate_many(self, request: GenerateRequest, n: int) -> list[Generation]:
+        """``n`` sampled continuations: one ``n=`` request where the server supports it.
+
+        Elsewhere (llama.cpp, unknown servers) and with a fixed seed (one request cannot carry
+        a seed per choice), ``n`` concurrent requests with seeds ``seed + i``
+        (`BackendBase.generate_many`).
+
+        One ``n=`` request reports one usage for all choices; it is shared out so that the
+        choices' usage adds up to the request's: each choice counts as one call; the first
+        choice carries the prompt (and cached) tokens, the others none; each choice's
+        completion tokens are its own logprobs' length when ``logprobs`` was asked for, else
+        the total split evenly (the server does not say per choice); and every choice gets the
+        request's full wall-clock seconds, since the choices were decoded together. The server
+        may return fewer than ``n`` choices; they are returned in index order.
+        """
+        if n < 1:
+            raise ValueError(f"n must be >= 1, got {n}")
+        profile = await self.server_profile()
+        if n == 1 or not profile.supports_n or request.sampling.seed is not None:
+            return await super().generate_many(request, n)
+        started = time.perf_counter()
+        reply = await self._complete(
+            request.messages,
+            request.prefix,
+            {**_generate_params(request), "n": n},
+            logprobs=request.logprobs,
+        )
+        elapsed = time.perf_counter() - started
+        for choice in reply.choices:
+            self._check_logprobs(request, choice.token_logprobs, choice.text)
+        return generations_of(reply, request.logprobs, elapsed)
+
+    async def next_token(self, request: ScoreRequest) -> NextToken:
+        """Greedy first token after the prefix with its top-k alternatives.
 
         ``prompt_logprobs`` asks the server to score the prompt's tokens too (vLLM only).
         """
@@ -130,9 +159,9 @@ class OpenAICompatibleBackend:
             "max_tokens": 1,
             "temperature": 0.0,
             "logprobs": True,
-            **_shown_tools(tools),
+            **shown_tools(request.tools),
         }
-        if prompt_logprobs:
+        if request.prompt_logprobs:
             profile = await self.server_profile()
             if not profile.returns_prompt_logprobs or self.request_shape != "chat":
                 msg = (
@@ -143,53 +172,47 @@ class OpenAICompatibleBackend:
                 raise BackendError(msg)
             params["extra_body"] = {"prompt_logprobs": 0}  # 0: the prompt's own tokens only
         started = time.perf_counter()
-        data = await self._complete(messages, prefix, params, top_logprobs=top_logprobs)
-        if not data["top_logprobs"]:
+        reply = await self._complete(
+            request.messages, request.prefix, params, top_logprobs=request.top_logprobs
+        )
+        tops = reply.choices[0].top_logprobs
+        if not tops:
             msg = (
                 f"{self.endpoint.base_url} returned no logprobs for model {self.model_name!r}; "
                 "the judge needs a server that supports top_logprobs"
             )
             raise BackendError(msg)
         return NextToken(
-            top_logprobs=data["top_logprobs"],
-            prompt_logprobs=data.get("prompt_logprobs", []),
-            elapsed_s=time.perf_counter() - started,
-            prompt_tokens=data["usage"]["prompt_tokens"],
-            cached_tokens=data["usage"]["cached_tokens"],
+            top_logprobs=tops,
+            prompt_logprobs=reply.prompt_logprobs,
+            usage=reply.usage.model_copy(update={"seconds": time.perf_counter() - started}),
         )
 
-    async def stream_reply(
-        self,
-        messages: Sequence[dict[str, Any]],
-        *,
-        max_tokens: int | None,
-        stop: Sequence[str],
-        sampling: SamplingConfig,
-        tools: Sequence[dict[str, Any]] | None = None,
-        tool_choice: Any = None,
-        response_format: dict[str, Any] | None = None,
-    ) -> AsyncIterator[ReplyChunk]:
+    async def stream_reply(self, request: ReplyRequest) -> AsyncIterator[ReplyChunk]:
         """Stream a normal assistant turn, with the server's native tool calling.
 
-        The final chunk carries usage (``stream_options.include_usage``). Leaving the loop
-        early closes the HTTP response, which makes vLLM and llama.cpp stop generating.
+        The final chunk carries usage (``stream_options.include_usage``; its seconds run from
+        the request to that chunk). Leaving the loop early closes the HTTP response, which
+        makes vLLM and llama.cpp stop generating.
         """
+        sampling, tools, tool_choice = request.sampling, request.tools, request.tool_choice
         params: dict[str, Any] = {
             "model": self.model_name,
-            "messages": list(messages),
+            "messages": list(request.messages),
             "stream": True,
             "stream_options": {"include_usage": True},
             "temperature": sampling.temperature,
             "top_p": sampling.top_p,
         }
-        if max_tokens is not None:
-            params["max_tokens"] = max_tokens
-        if stop:
-            params["stop"] = list(stop)
+        if request.max_tokens is not None:
+            params["max_tokens"] = request.max_tokens
+        if request.stop:
+            params["stop"] = list(request.stop)
         if sampling.seed is not None:
             params["seed"] = sampling.seed
         profile = await self.server_profile()
         text_tools = bool(tools) and not profile.parses_tool_calls and tool_choice != "none"
+        response_format = request.response_format
         if tools:
             params["tools"] = list(tools)
             if tool_choice is not None and not text_tools:
@@ -198,24 +221,29 @@ class OpenAICompatibleBackend:
             response_format = forced_call_format(tools or [])
         if response_format is not None:
             params["response_format"] = response_format
+        started = time.perf_counter()
         with self._converted_errors("POST /chat/completions (stream)"):
             stream = await self._client.chat.completions.create(**params)
         buffered: list[str] | None = [] if text_tools else None
         try:
             with self._converted_errors("reading the /chat/completions stream"):
                 async for chunk in stream:
-                    piece = _reply_chunk(chunk)
+                    piece = reply_chunk(chunk)
+                    if piece.usage is not None:
+                        seconds = time.perf_counter() - started
+                        usage = piece.usage.model_copy(update={"seconds": seconds})
+                        piece = piece.model_copy(update={"usage": usage})
                     if buffered is not None and piece.text:
                         # A call may be written as text: hold the text until we know.
                         buffered.append(piece.text)
                         piece = piece.model_copy(update={"text": ""})
-                    if buffered is not None and piece.has_usage:
-                        yield _resolve_text_tools("".join(buffered), tools or [])
+                    if buffered is not None and piece.usage is not None:
+                        yield resolve_text_tools("".join(buffered), tools or [])
                         buffered = None
-                    if piece.text or piece.tool_calls or piece.has_usage or piece.finish_reason:
+                    if piece.text or piece.tool_calls or piece.usage or piece.finish_reason:
                         yield piece
             if buffered is not None:  # the server sent no usage chunk
-                yield _resolve_text_tools("".join(buffered), tools or [])
+                yield resolve_text_tools("".join(buffered), tools or [])
         finally:
             await stream.close()
 
@@ -225,6 +253,17 @@ class OpenAICompatibleBackend:
 
     # -- wire -------------------------------------------------------------------------------
 
+    def _check_logprobs(
+        self, request: GenerateRequest, logprobs: list[float] | None, text: str
+    ) -> None:
+        # Confidence gating must never read "no logprobs" as "nothing uncertain".
+        if request.logprobs and (logprobs is None or (not logprobs and text)):
+            msg = (
+                f"{self.endpoint.base_url} returned no token logprobs for model "
+                f"{self.model_name!r}, which the request asked for"
+            )
+            raise BackendError(msg)
+
     async def _complete(
         self,
         messages: Sequence[ChatMessage],
@@ -232,11 +271,20 @@ class OpenAICompatibleBackend:
         params: dict[str, Any],
         *,
         top_logprobs: int | None = None,
-    ) -> dict[str, Any]:
+        logprobs: bool = False,
+    ) -> Reply:
         profile = await self.server_profile()
         if self.request_shape == "completions":
-            return await self._complete_raw(profile, messages, prefix, params, top_logprobs)
-        return await self._complete_chat(profile, messages, prefix, params, top_logprobs)
+            reply = await self._complete_raw(
+                profile, messages, prefix, params, top_logprobs, logprobs
+            )
+        else:
+            reply = await self._complete_chat(
+                profile, messages, prefix, params, top_logprobs, logprobs
+            )
+        if not reply.choices:
+            raise BackendError(f"{self.endpoint.base_url} returned no choices")
+        return reply
 
     async def _complete_chat(
         self,
@@ -245,35 +293,23 @@ class OpenAICompatibleBackend:
         prefix: str,
         params: dict[str, Any],
         top_logprobs: int | None,
-    ) -> dict[str, Any]:
+        logprobs: bool,
+    ) -> Reply:
         wire: list[Any] = list(messages)
         params = dict(params)
         extra_body: dict[str, Any] = params.pop("extra_body", {})
         if prefix:
             wire.append({"role": "assistant", "content": prefix})
             extra_body = {**extra_body, **profile.continue_body}
+        if logprobs:
+            params["logprobs"] = True
         if top_logprobs is not None:
-            params = {**params, "top_logprobs": top_logprobs}
+            params["top_logprobs"] = top_logprobs
         with self._converted_errors("POST /chat/completions"):
             response = await self._client.chat.completions.create(
                 model=self.model_name, messages=wire, extra_body=extra_body or None, **params
             )
-        if not response.choices:
-            raise BackendError(f"{self.endpoint.base_url} returned no choices")
-        choice = response.choices[0]
-        text = choice.message.content or ""
-        if prefix and profile.echoes_prefix and text.startswith(prefix):
-            text = text[len(prefix) :]
-        tops: list[tuple[str, float]] = []
-        if choice.logprobs and choice.logprobs.content:
-            tops = [(t.token, t.logprob) for t in choice.logprobs.content[0].top_logprobs]
-        return {
-            "text": text,
-            "finish_reason": choice.finish_reason,
-            "usage": _usage(response.usage),
-            "top_logprobs": tops,
-            "prompt_logprobs": _prompt_logprobs(getattr(response, "prompt_logprobs", None)),
-        }
+        return chat_reply(response, prefix, profile.echoes_prefix)
 
     async def _complete_raw(
         self,
@@ -282,7 +318,8 @@ class OpenAICompatibleBackend:
         prefix: str,
         params: dict[str, Any],
         top_logprobs: int | None,
-    ) -> dict[str, Any]:
+        logprobs: bool,
+    ) -> Reply:
         if not profile.supports_apply_template:
             msg = (
                 f"request_shape='completions' needs a server that renders its chat template "
@@ -293,19 +330,13 @@ class OpenAICompatibleBackend:
         params = {k: v for k, v in params.items() if k not in ("logprobs", "tools", "tool_choice")}
         if top_logprobs is not None:
             params["logprobs"] = top_logprobs
+        elif logprobs:
+            params["logprobs"] = 1  # the legacy field is a top-k count; 1 is the cheapest
         with self._converted_errors("POST /completions"):
             response = await self._client.completions.create(
                 model=self.model_name, prompt=prompt, **params
             )
-        if not response.choices:
-            raise BackendError(f"{self.endpoint.base_url} returned no choices")
-        choice = response.choices[0]
-        return {
-            "text": choice.text or "",
-            "finish_reason": choice.finish_reason,
-            "usage": _usage(response.usage),
-            "top_logprobs": _raw_top_logprobs(choice.logprobs),
-        }
+        return raw_reply(response)
 
     async def _apply_template(
         self, messages: Sequence[ChatMessage], prefix: str, tools: Any = None
@@ -336,111 +367,23 @@ class OpenAICompatibleBackend:
             msg = f"timed out after {self.endpoint.timeout_s:g}s: {what} at {url}"
             raise ServerUnavailableError(msg) from e
         except openai.APIConnectionError as e:
-            msg = f"cannot reach the server at {url} ({what}): {_root_cause(e)}"
+            msg = f"cannot reach the server at {url} ({what}): {root_cause(e)}"
             raise ServerUnavailableError(msg) from e
         except openai.APIStatusError as e:
-            detail = _short(e.response.text if e.response is not None else str(e))
+            detail = short(e.response.text if e.response is not None else str(e))
             msg = f"{what} at {url} failed with HTTP {e.status_code} (model {self.model_name!r}): {detail}"
             raise BackendError(msg) from e
 
 
-def _prompt_logprobs(entries: Any) -> list[tuple[str, float]]:
-    """The prompt's tokens and their logprobs, from vLLM's ``prompt_logprobs``.
-
-    One entry per prompt token: None (the first), or ``{id: {logprob, decoded_token, ...}}``
-    holding just the prompt's own token when 0 alternatives were asked for.
-    """
-    pairs: list[tuple[str, float]] = []
-    for entry in entries or []:
-        if not entry:
-            continue  # the first token has no logprob
-        info = next(iter(entry.values()))
-        pairs.append((str(info.get("decoded_token") or ""), float(info["logprob"])))
-    return pairs
-
-
-def _shown_tools(tools: Sequence[dict[str, Any]] | None) -> dict[str, Any]:
-    """Request fields that show ``tools`` to the model without letting it call one.
-
-    Reasoning steps and the judge then see the same prompt (tools in the template) as the reply.
-    """
-    return {"tools": list(tools), "tool_choice": "none"} if tools else {}
-
-
-def _resolve_text_tools(text: str, tools: Sequence[dict[str, Any]]) -> ReplyChunk:
-    calls = parse_tool_calls(text, tools)
-    if not calls:
-        return ReplyChunk(text=text)
-    return ReplyChunk(
-        tool_calls=[
-            ToolCallChunk(index=i, id=c["id"], name=c["name"], args=json.dumps(c["args"]))
-            for i, c in enumerate(calls)
-        ],
-        finish_reason="tool_calls",
-    )
-
-
-def _reply_chunk(chunk: Any) -> ReplyChunk:
-    text, finish, calls = "", None, []
-    if chunk.choices:
-        choice = chunk.choices[0]
-        finish = choice.finish_reason
-        delta = choice.delta
-        if delta is not None:
-            text = delta.content or ""
-            for call in delta.tool_calls or []:
-                function = call.function
-                calls.append(
-                    ToolCallChunk(
-                        index=call.index,
-                        id=call.id,
-                        name=function.name if function else None,
-                        args=function.arguments if function else None,
-                    )
-                )
-    usage = chunk.usage
-    return ReplyChunk(
-        text=text,
-        tool_calls=calls,
-        finish_reason=finish,
-        has_usage=usage is not None,
-        **_usage(usage),
-    )
-
-
-def _usage(usage: Any) -> dict[str, int]:
-    if usage is None:
-        return {"prompt_tokens": 0, "completion_tokens": 0, "cached_tokens": 0}
-    details = getattr(usage, "prompt_tokens_details", None)
-    cached = getattr(details, "cached_tokens", None) if details is not None else None
-    return {
-        "prompt_tokens": usage.prompt_tokens or 0,
-        "completion_tokens": usage.completion_tokens or 0,
-        "cached_tokens": cached or 0,
+def _generate_params(request: GenerateRequest) -> dict[str, Any]:
+    sampling = request.sampling
+    params: dict[str, Any] = {
+        "max_tokens": request.max_tokens,
+        "stop": list(request.stop) or None,
+        "temperature": sampling.temperature,
+        "top_p": sampling.top_p,
+        **shown_tools(request.tools),
     }
-
-
-def _raw_top_logprobs(logprobs: Any) -> list[tuple[str, float]]:
-    """Top-k of the first token from a completions response, in either shape servers use."""
-    if logprobs is None:
-        return []
-    data = logprobs.model_dump() if hasattr(logprobs, "model_dump") else dict(logprobs)
-    content = data.get("content")  # llama.cpp: the chat-style list
-    if content:
-        return [(t["token"], t["logprob"]) for t in content[0]["top_logprobs"]]
-    legacy = data.get("top_logprobs")  # vLLM / OpenAI legacy: [{token: logprob}, ...]
-    if legacy:
-        return list(legacy[0].items())
-    return []
-
-
-def _root_cause(error: BaseException) -> str:
-    cause: BaseException = error
-    while cause.__cause__ is not None:
-        cause = cause.__cause__
-    return _short(str(cause) or type(cause).__name__)
-
-
-def _short(text: str, limit: int = 200) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    if sampling.seed is not None:
+        params["seed"] = sampling.seed
+    return params

@@ -14,9 +14,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from spec_graph.config import ReasoningConfig, Strategy
+from spec_graph.config import ReasoningConfig
 from spec_graph.errors import UserError
 from spec_graph.state import RunTotals
+from spec_graph.strategies import get_strategy
 
 __all__ = [
     "ModeSpec",
@@ -29,16 +30,17 @@ __all__ = [
 
 
 class ModeSpec(BaseModel):
-    """A benchmarked configuration: a strategy plus `ReasoningConfig` overrides.
+    """A benchmarked configuration: a registered strategy plus settings.
 
-    Written on the command line as ``"specreason judge=inline threshold=5"``: the strategy,
-    then ``key=value`` settings; the whole string is the mode's name in every output.
+    Written on the command line as ``"specreason judge=inline threshold=5"`` or ``"scot n=3"``:
+    the strategy, then ``key=value`` settings (`ReasoningConfig` fields, or the strategy's
+    own options); the whole string is the mode's name in every output.
     """
 
     model_config = ConfigDict(frozen=True)
 
     name: str
-    strategy: Strategy
+    strategy: str
     overrides: dict[str, Any] = Field(default_factory=dict)
 
     @classmethod
@@ -47,31 +49,34 @@ class ModeSpec(BaseModel):
         parts = shlex.split(text)
         if not parts:
             raise UserError("empty mode")
-        try:
-            strategy = Strategy(parts[0])
-        except ValueError:
-            known = ", ".join(s.value for s in Strategy)
-            raise UserError(
-                f"unknown strategy {parts[0]!r} in mode {text!r}; known: {known}"
-            ) from None
+        strategy = get_strategy(parts[0])  # UserError listing the registered names
+        option_names = strategy.Settings.model_fields
         overrides: dict[str, Any] = {}
         for part in parts[1:]:
             key, sep, value = part.partition("=")
-            if not sep or key not in ReasoningConfig.model_fields or key == "strategy":
-                raise UserError(f"bad setting {part!r} in mode {text!r}: use KEY=VALUE")
+            known = key in ReasoningConfig.model_fields or key in option_names
+            if not sep or not known or key in ("strategy", "options"):
+                raise UserError(
+                    f"bad setting {part!r} in mode {text!r}: use KEY=VALUE with a reasoning "
+                    f"setting or an option of {strategy.name!r} ({', '.join(option_names) or 'none'})"
+                )
             overrides[key] = value
         name = " ".join(parts)
-        spec = cls(name=name, strategy=strategy, overrides=overrides)
+        spec = cls(name=name, strategy=strategy.name, overrides=overrides)
         spec.config(ReasoningConfig())  # validate now, not after an hour of benchmarking
         return spec
 
     def config(self, base: ReasoningConfig) -> ReasoningConfig:
         """``base`` with this mode's strategy and overrides applied (validated)."""
-        data = {**base.model_dump(), **self.overrides, "strategy": self.strategy}
         try:
-            return ReasoningConfig.model_validate(data)
-        except ValueError as e:
+            return base.with_overrides(strategy=self.strategy, **self.overrides)
+        except UserError as e:
             raise UserError(f"invalid settings in mode {self.name!r}: {e}") from e
+
+    def width(self) -> int:
+        """Requests this mode sends the draft at once (SCoT's ``n``, best-of-n's ``k``)."""
+        options = self.config(ReasoningConfig()).options
+        return max(int(options.get("n") or 2), int(options.get("k") or 1), 1)
 
 
 class StepRecord(BaseModel):
@@ -99,6 +104,8 @@ class QuestionRecord(BaseModel):
     stop_reason: str | None = None
     totals: RunTotals | None = None
     steps: list[StepRecord] = Field(default_factory=list)
+    telemetry: dict[str, Any] = Field(default_factory=dict)
+    """The strategy's own telemetry (SCoT: per-draft tokens, selection, rethought)."""
     error: str | None = None
     """Set when the run failed; the record still counts (as wrong) so nothing is hidden."""
 

@@ -1,4 +1,4 @@
-"""Benchmark summaries recomputed from raw records: per-mode tables, the §6 bound, projections.
+"""Benchmark summaries recomputed from raw records: per-mode tables, bounds, projections.
 
 Everything here is a pure function of the `QuestionRecord` list, so a summary can be rebuilt
 from the raw JSONL at any time (after a resume, or with a different baseline).
@@ -26,6 +26,7 @@ from pydantic import BaseModel, Field
 
 from spec_graph.bench.records import QuestionRecord
 from spec_graph.bench.stats import auroc, percentile
+from spec_graph.errors import SpecGraphError
 from spec_graph.state import RunTotals
 
 __all__ = [
@@ -96,26 +97,29 @@ class ModeSummary(BaseModel):
     """Mean tokens of the steps the target wrote (the final answer excluded)."""
     judged_steps: int = 0
     judge_auroc: float | None = None
+    judged_steps_total: int = 0
+    """Judged steps over all questions (for SCoT: one selection per question)."""
+    gated_steps_total: int = 0
+    """Steps kept by confidence gating without a judge call, over all questions."""
+    target_steps_total: int = 0
+    """Steps the target wrote (corrections, hand-off spans, rethinking)."""
+    steps_total: int = 0
     """AUROC of judged steps' scores (None -> -1) against their question's correctness."""
 
 
 class Bound(BaseModel):
-    """The DESIGN §6 speedup bound for one mode, with every input it used."""
+    """One mode's analytic speedup bound (its strategy's formula), beside the measured one."""
 
     mode: str
-    acceptance: float
-    draft_tok_s: float
-    draft_tok_s_from: str
-    """The mode whose draft speed was used (this mode, or draft-only when it had none)."""
-    target_tok_s: float
-    draft_tokens_per_step: float
-    target_tokens_per_step: float
-    judge_s_per_call: float
-    draft_step_s: float
-    target_step_s: float
+    strategy: str
+    formula: str
+    inputs: dict[str, float]
+    """Every input of the formula, measured in this run."""
+    draft_tok_s_from: str | None = None
+    """The mode whose draft speed was used (draft-only when the run has it)."""
     bound_speedup: float
-    full_acceptance_bound: float
-    """The bound at acceptance 1: no rejected step is ever rewritten."""
+    full_acceptance_bound: float | None = None
+    """The bound when every draft is accepted (no target rewriting)."""
     measured_speedup: float | None = None
     measured_over_bound: float | None = None
 
@@ -301,6 +305,10 @@ def _summarize_mode(
         target_tokens_per_target_step=_mean(target_step_tokens),
         judged_steps=judged_steps,
         judge_auroc=score_auroc,
+        judged_steps_total=int(total("judged_steps")),
+        gated_steps_total=int(total("gated_steps")),
+        target_steps_total=int(total("target_steps")),
+        steps_total=int(total("steps")),
     )
 
 
@@ -351,52 +359,41 @@ def _draft_speed(summary: RunSummary, mode: ModeSummary) -> tuple[float, str] | 
 
 
 def analytic_bound(summary: RunSummary, mode: str) -> Bound | None:
-    """The DESIGN §6 upper bound on ``mode``'s speedup over the baseline, per step.
+    """``mode``'s analytic upper bound on its speedup over the baseline, from its strategy.
 
-    With acceptance ``a``, draft tokens per drafted step ``L_d`` at draft speed ``d``, judge
-    seconds per call ``j`` and target tokens per step ``L_t`` at target speed ``t``::
-
-        bound = (L_t / t) / (L_d / d + j + (1 - a) * L_t / t)
-
-    ``d`` is measured in draft-only when the run has it (else in ``mode``), ``t`` and
-    ``L_t`` in the baseline. It ignores the answer call and framework time, so measured
-    speedups below it show overhead the per-step model leaves out; ``full_acceptance_bound``
-    (``a = 1``) is what a perfect draft would give with this judge cost. None for modes
-    without judge calls, or when an input was not measured.
+    Each strategy writes its own formula (`spec_graph.strategies.Strategy.bound`; the
+    formulas are in ``docs/bounds.md``) over speeds and rates measured in this run: the
+    draft's decode speed from draft-only when the run has it (else from ``mode``), the
+    target's speed and tokens per step from the baseline, judge seconds per call and
+    acceptance / hand-off / gating rates from ``mode``. It ignores framework time and
+    prompt-processing of steps, so a measured speedup below it shows what the model leaves
+    out. None for the baseline, draft-only, unknown strategies, or unmeasured inputs.
     """
+    from spec_graph.strategies import get_strategy  # the registry imports the graph code
+
     m = summary.get(mode)
     base = summary.get(summary.baseline)
-    if m is None or base is None or not m.judge_calls_per_question:
+    name = mode.split()[0]
+    if m is None or base is None or mode == summary.baseline or name == DRAFT_ONLY:
+        return None
+    try:
+        strategy = get_strategy(name)
+    except SpecGraphError:
         return None
     draft = _draft_speed(summary, m)
-    a, j = m.acceptance_rate, m.judge_s_per_call
-    t, l_t, l_d = (
-        base.target_tok_s,
-        base.target_tokens_per_target_step,
-        m.draft_tokens_per_drafted_step,
-    )
-    if draft is None or a is None or j is None or not t or l_t is None or l_d is None:
+    found = strategy.bound(m, base, draft[0] if draft else None)
+    if found is None:
         return None
-    d, d_from = draft
-    draft_step_s, target_step_s = l_d / d, l_t / t
-    if draft_step_s + j <= 0:
-        return None
-    bound = target_step_s / (draft_step_s + j + (1 - a) * target_step_s)
     return Bound(
         mode=mode,
-        acceptance=a,
-        draft_tok_s=d,
-        draft_tok_s_from=d_from,
-        target_tok_s=t,
-        draft_tokens_per_step=l_d,
-        target_tokens_per_step=l_t,
-        judge_s_per_call=j,
-        draft_step_s=draft_step_s,
-        target_step_s=target_step_s,
-        bound_speedup=bound,
-        full_acceptance_bound=target_step_s / (draft_step_s + j),
+        strategy=name,
+        formula=found.formula,
+        inputs=found.inputs,
+        draft_tok_s_from=draft[1] if draft else None,
+        bound_speedup=found.bound,
+        full_acceptance_bound=found.best_case,
         measured_speedup=m.speedup,
-        measured_over_bound=None if m.speedup is None else m.speedup / bound,
+        measured_over_bound=None if m.speedup is None else m.speedup / found.bound,
     )
 
 
@@ -501,6 +498,8 @@ def markdown_table(summary: RunSummary) -> str:
             "p95 s",
             "speedup",
             "acceptance",
+            "gated",
+            "target-written",
             "judge calls/q",
             "judge s/call",
             "AUROC",
@@ -516,6 +515,8 @@ def markdown_table(summary: RunSummary) -> str:
                 _secs(m.p95_wall_s),
                 _fmt(m.speedup, ".2f", "x"),
                 _pct(m.acceptance_rate, ".0f"),
+                _pct(_ratio(m.gated_steps_total, m.steps_total), ".0f"),
+                _pct(_ratio(m.target_steps_total, m.steps_total), ".0f"),
                 _fmt(m.judge_calls_per_question, ".1f"),
                 _fmt(m.judge_s_per_call, ".3f"),
                 _fmt(m.judge_auroc, ".2f"),
@@ -524,32 +525,16 @@ def markdown_table(summary: RunSummary) -> str:
         ),
     )
     if summary.bounds:
-        lines += ["", f"Analytic bound (DESIGN §6), baseline {summary.baseline}:", ""]
+        lines += ["", f"Analytic bound per strategy (docs/bounds.md), baseline {summary.baseline}:", ""]
         lines += _table(
-            [
-                "mode",
-                "acceptance",
-                "draft tok/s",
-                "target tok/s",
-                "draft tok/step",
-                "target tok/step",
-                "judge s/call",
-                "bound",
-                "bound at a=1",
-                "measured",
-                "measured/bound",
-            ],
+            ["mode", "formula", "inputs", "bound", "bound at a=1", "measured", "measured/bound"],
             (
                 [
                     b.mode,
-                    _pct(b.acceptance, ".0f"),
-                    f"{b.draft_tok_s:.1f}",
-                    f"{b.target_tok_s:.1f}",
-                    f"{b.draft_tokens_per_step:.1f}",
-                    f"{b.target_tokens_per_step:.1f}",
-                    f"{b.judge_s_per_call:.3f}",
+                    f"`{b.formula}`",
+                    ", ".join(f"{k}={v:.3g}" for k, v in b.inputs.items()),
                     f"{b.bound_speedup:.2f}x",
-                    f"{b.full_acceptance_bound:.2f}x",
+                    _fmt(b.full_acceptance_bound, ".2f", "x"),
                     _fmt(b.measured_speedup, ".2f", "x"),
                     _fmt(b.measured_over_bound, ".2f"),
                 ]

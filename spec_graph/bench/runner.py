@@ -18,7 +18,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from spec_graph.backends.base import ModelBackend
+from spec_graph.backends.base import GenerateRequest, ModelBackend
 from spec_graph.bench.grading import grade
 from spec_graph.bench.records import (
     ModeSpec,
@@ -43,7 +43,11 @@ __all__ = [
     "run_questions",
 ]
 
-_WARMUP: list[dict[str, str]] = [{"role": "user", "content": "Say OK."}]
+_WARMUP_REQUEST = GenerateRequest(
+    messages=[{"role": "user", "content": "Say OK."}],
+    max_tokens=2,
+    sampling=SamplingConfig(temperature=0),
+)
 
 
 class BenchItem(BaseModel):
@@ -113,9 +117,7 @@ ProgressFn = Callable[[QuestionRecord, list[QuestionRecord]], None]
 
 async def _warm(backends: Sequence[ModelBackend]) -> None:
     for backend in backends:
-        await backend.generate(
-            _WARMUP, prefix="", max_tokens=2, stop=[], sampling=SamplingConfig(temperature=0)
-        )
+        await backend.generate(_WARMUP_REQUEST)
 
 
 async def _one(
@@ -153,6 +155,7 @@ async def _one(
             StepRecord(source=s.source, judged=s.judged, score=s.score, tokens=s.tokens)
             for s in result.steps
         ],
+        telemetry=result.telemetry,
     )
 
 

@@ -1,6 +1,6 @@
 """Child process that hosts one llama.cpp server (xllamacpp) until its parent goes away.
 
-Run as ``python -m spec_graph.backends._llama_worker '<json params>'``. It prints one JSON line
+Run as ``python -m spec_graph.embedded._llama_worker '<json params>'``. It prints one JSON line
 ``{"base_url": ...}`` on stdout once the model is loaded, then blocks on stdin: when the parent
 exits (normally, on Ctrl-C or killed), stdin closes and the server is released. llama.cpp's
 native log goes to this process's stderr, which the parent points at a log file.

@@ -1,69 +1,36 @@
-"""Embedded profiles: fetch the models, start llama.cpp servers, hand out endpoints.
+"""The one lifecycle of embedded servers: fetch the models, start llama.cpp, hand out endpoints.
 
-``EmbeddedModels("default")`` is what ``spec-graph ask`` uses when no server URL is given:
+``EmbeddedModels("default")`` is the only thing that starts and stops embedded servers:
 models come from PyPI packages (sha256-pinned, cached), each distinct GGUF gets one llama.cpp
-server on loopback, and leaving the ``with`` block (or Ctrl-C) stops them.
+server on loopback, and leaving the ``with`` block (or Ctrl-C) stops them. `ModelServers` is
+what ``spec-graph ask``/``bench`` use: the endpoints that were given, and an `EmbeddedModels`
+sized for the concurrency for the roles that were not.
 """
 
 from __future__ import annotations
 
 import atexit
+import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
-from spec_graph.backends.embedded import LlamaServer, LlamaServerConfig
 from spec_graph.config import EndpointConfig
+from spec_graph.embedded.fetch import fetch_model
+from spec_graph.embedded.models import LOCAL_MODELS, ProgressCallback
+from spec_graph.embedded.profiles import get_profile
+from spec_graph.embedded.server import LlamaServer, LlamaServerConfig
 from spec_graph.errors import UserError
-from spec_graph.local_models import LOCAL_MODELS, FetchProgress, fetch_model
 
-__all__ = ["LOCAL_PROFILES", "EmbeddedModels", "LocalProfile"]
+__all__ = ["CTX_PER_CHAIN", "ROLES", "EmbeddedModels", "ModelServers", "server_threads"]
 
+ROLES = ("draft", "target")
 
-class LocalProfile(BaseModel):
-    """A draft/target pair of embedded models (names from `spec_graph.local_models`)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    name: str
-    draft: str
-    target: str
-    description: str
-
-
-LOCAL_PROFILES: dict[str, LocalProfile] = {
-    "default": LocalProfile(
-        name="default",
-        draft="qwen2.5-coder-0.5b-instruct",
-        target="qwen2.5-coder-1.5b-instruct",
-        description="Qwen2.5-Coder 0.5B drafts, 1.5B judges and corrects (1.6 GB download)",
-    ),
-    "smol-qwen": LocalProfile(
-        name="smol-qwen",
-        draft="smollm2-135m-instruct",
-        target="qwen2.5-coder-1.5b-instruct",
-        description="SmolLM2-135M drafts, Qwen2.5-Coder 1.5B judges and corrects (step-level "
-        "speculation needs no shared tokenizer)",
-    ),
-    "tiny": LocalProfile(
-        name="tiny",
-        draft="smollm2-135m-instruct",
-        target="smollm2-135m-instruct",
-        description="SmolLM2-135M in both roles: fast, weak; for tests and demos (98 MB)",
-    ),
-}
-
-
-def get_profile(name: str) -> LocalProfile:
-    """The profile called ``name``, or a `UserError` listing the known ones."""
-    try:
-        return LOCAL_PROFILES[name]
-    except KeyError:
-        known = ", ".join(LOCAL_PROFILES)
-        raise UserError(f"unknown profile {name!r}; known profiles: {known}") from None
+CTX_PER_CHAIN = 2048
+"""Context tokens per concurrent chain on an embedded server (prompt + budget + judge)."""
 
 
 class EmbeddedModels:
@@ -74,6 +41,7 @@ class EmbeddedModels:
         draft_gguf, target_gguf: use this GGUF file for a role instead of the profile's model.
         cache_dir: where fetched models are cached (default: the user cache dir).
         progress: called with download/verify progress on first use.
+        roles: the roles to serve (default both); a role left out has no endpoint here.
         n_ctx: context size of each server (shared by its slots).
         n_parallel: requests each server runs at once (slots); more only queue.
         n_threads: CPU threads per server (default: all cores). Two busy servers on the same
@@ -87,12 +55,17 @@ class EmbeddedModels:
         draft_gguf: Path | None = None,
         target_gguf: Path | None = None,
         cache_dir: Path | None = None,
-        progress: Callable[[FetchProgress], None] | None = None,
+        progress: ProgressCallback | None = None,
         n_ctx: int = 8192,
         n_parallel: int = 2,
         n_threads: int | None = None,
+        roles: Sequence[str] = ROLES,
     ) -> None:
         self.profile = get_profile(profile)
+        unknown = set(roles) - set(ROLES)
+        if unknown or not roles:
+            raise ValueError(f"roles must be a non-empty subset of {ROLES}, got {tuple(roles)}")
+        self.roles = tuple(r for r in ROLES if r in roles)
         self._paths: dict[str, Path | None] = {"draft": draft_gguf, "target": target_gguf}
         self._cache_dir = cache_dir
         self._progress = progress
@@ -130,7 +103,7 @@ class EmbeddedModels:
     def start(self) -> EmbeddedModels:
         """Fetch the models and start one server per distinct model file."""
         try:
-            for role in ("draft", "target"):
+            for role in self.roles:
                 path = self.model_path(role).resolve()
                 if path not in self._servers:
                     config = LlamaServerConfig(
@@ -160,6 +133,8 @@ class EmbeddedModels:
         return self._endpoint("target")
 
     def _endpoint(self, role: str) -> EndpointConfig:
+        if role not in self.roles:
+            raise UserError(f"these embedded models serve no {role} (roles: {self.roles})")
         if role not in self._endpoints:
             raise UserError("EmbeddedModels is not started: use it as a context manager")
         return self._endpoints[role]
@@ -181,6 +156,130 @@ class EmbeddedModels:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def server_threads(
+    concurrency: int, *, two_servers: bool, cpu_count: int | None = None
+) -> int | None:
+    """CPU threads per embedded server for ``concurrency`` chains in flight (None: all cores).
+
+    Many chains keep both servers busy at once: then split the cores instead of letting two
+    llama.cpp thread pools spin against each other (measured: the draft fell from 37 to
+    0.5-2 tokens/s with 2 threads per server on 2 cores). One or two chains alternate between
+    the models, so each server gets every core.
+    """
+    if concurrency > 2 and two_servers:
+        return max(1, (cpu_count or os.cpu_count() or 2) // 2)
+    return None
+
+
+ProgressHook = ProgressCallback | AbstractContextManager[ProgressCallback]
+"""A progress callback, or a context manager (a live display) that yields one."""
+
+
+class ModelServers:
+    """The draft and target endpoints: the given ones, embedded servers for the rest.
+
+    A context manager: on entry the roles without an endpoint get an `EmbeddedModels`
+    (fetched, with progress, then started), with one slot per chain in flight, context for
+    each, and the cores split when two busy servers would compete; on exit (Ctrl-C included)
+    they stop. With both endpoints given nothing is fetched or started. Iterate it for
+    ``(draft, target)``.
+
+    Args:
+        profile: the embedded profile for the roles without an endpoint.
+        draft, target: endpoints of running servers (None: embedded).
+        draft_gguf, target_gguf: an embedded role from this GGUF instead of the profile's model.
+        concurrency: chains in flight at once (slots per embedded server).
+        progress: fetch progress: a callback, or a context manager yielding one that is
+            entered while the models are fetched and started (e.g. a live progress bar).
+        on_start: called with a one-line message just before embedded servers are started.
+        cache_dir: the model cache (default: `default_cache_dir`).
+
+    Example:
+        >>> with ModelServers("tiny") as servers:  # doctest: +SKIP
+        ...     draft, target = servers
+    """
+
+    def __init__(
+        self,
+        profile: str = "default",
+        *,
+        draft: EndpointConfig | None = None,
+        target: EndpointConfig | None = None,
+        draft_gguf: Path | None = None,
+        target_gguf: Path | None = None,
+        concurrency: int = 2,
+        progress: ProgressHook | None = None,
+        on_start: Callable[[str], None] | None = None,
+        cache_dir: Path | None = None,
+    ) -> None:
+        self.profile = get_profile(profile)
+        self._given = {"draft": draft, "target": target}
+        self._ggufs = {"draft_gguf": draft_gguf, "target_gguf": target_gguf}
+        self._progress = progress
+        self._on_start = on_start
+        self._cache_dir = cache_dir
+        self.roles = tuple(role for role in ROLES if self._given[role] is None)
+        """The roles that get an embedded server."""
+        two_models = (draft_gguf or self.profile.draft) != (target_gguf or self.profile.target)
+        threads = server_threads(concurrency, two_servers=len(self.roles) == 2 and two_models)
+        self.server_options: dict[str, Any] = {
+            "n_parallel": concurrency,
+            "n_ctx": max(8192, concurrency * CTX_PER_CHAIN),
+            **({"n_threads": threads} if threads else {}),
+        }
+        """`EmbeddedModels` keywords: slots, context and threads of each embedded server."""
+        self._embedded: EmbeddedModels | None = None
+
+    def __enter__(self) -> ModelServers:
+        if not self.roles or self._embedded is not None:
+            return self
+        progress = self._progress
+        display = (
+            progress if isinstance(progress, AbstractContextManager) else nullcontext(progress)
+        )
+        with display as callback:
+            embedded = EmbeddedModels(
+                self.profile.name,
+                roles=self.roles,
+                progress=callback,
+                cache_dir=self._cache_dir,
+                **self._ggufs,
+                **self.server_options,
+            )
+            if self._on_start is not None:
+                self._on_start(f"starting embedded llama.cpp servers ({self.profile.description})")
+            self._embedded = embedded.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the embedded servers, if any (idempotent)."""
+        embedded, self._embedded = self._embedded, None
+        if embedded is not None:
+            embedded.close()
+
+    @property
+    def draft(self) -> EndpointConfig:
+        """The draft endpoint (given, or the embedded server's)."""
+        return self._given["draft"] or self._require().draft
+
+    @property
+    def target(self) -> EndpointConfig:
+        """The target endpoint (given, or the embedded server's)."""
+        return self._given["target"] or self._require().target
+
+    def __iter__(self) -> Iterator[EndpointConfig]:
+        yield self.draft
+        yield self.target
+
+    def _require(self) -> EmbeddedModels:
+        if self._embedded is None:
+            raise UserError("ModelServers is not started: use it as a context manager")
+        return self._embedded
 
 
 _SHARED: dict[str, EmbeddedModels] = {}

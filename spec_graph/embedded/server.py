@@ -1,6 +1,6 @@
-"""The embedded local backend: llama.cpp servers on loopback, started and stopped for you.
+"""One embedded llama.cpp server on loopback, started and stopped for you.
 
-Each model runs in its own child process (`spec_graph.backends._llama_worker`, built on the
+Each model runs in its own child process (`spec_graph.embedded._llama_worker`, built on the
 ``xllamacpp`` wheel) so that its verbose native log goes to a file, Ctrl-C or a crash of the
 parent always releases it (the child exits when its stdin closes), and a crash in llama.cpp
 cannot take the caller's process down. Servers bind 127.0.0.1 only, on a free port.
@@ -85,7 +85,7 @@ class LlamaServer:
         }
         with open(self.log_path, "ab") as log:
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "spec_graph.backends._llama_worker", json.dumps(spec)],
+                [sys.executable, "-m", "spec_graph.embedded._llama_worker", json.dumps(spec)],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=log,

@@ -46,7 +46,7 @@ async def target_answer(state: SpecState, runtime: Runtime[SpecContext]) -> dict
     text = extract_boxed(lead + generation.text) or _TRAILING.sub("", generation.text.strip())
     return {
         "answer": text or None,
-        "stop_reason": state.get("stop_reason") or stop_reason(state, config),
+        "stop_reason": state.get("stop_reason") or stop_reason(state, config) or "finished",
         "answer_usage": generation.usage,
     }
 

@@ -217,7 +217,10 @@ async def select_chain(state: ChainsState, runtime: Runtime[SpecContext]) -> Com
         pending = Candidate(text="", draft=drafted, judge=judged, judged=True, score=0.0)
         return Command(update={"telemetry": telemetry, "candidate": pending}, goto="correct")
     chain = drafts[chosen]
-    parts = [p.strip() for p in chain.text.split(config.step_delimiter) if p.strip()]
+    # at most max_steps steps: the last one holds the rest of the chain
+    parts = [
+        p.strip() for p in chain.text.split(config.step_delimiter, config.max_steps - 1) if p.strip()
+    ]
     p = selection.probs.get(str(selection.choice + 1), 0.0)  # type: ignore[operator]
     steps = [
         Step(

@@ -12,6 +12,7 @@ chat model, ``bench`` modes and `ReasoningResult.strategy` all read the registry
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -27,7 +28,17 @@ from spec_graph.state import SpecState
 if TYPE_CHECKING:
     from spec_graph.config import ReasoningConfig
 
-__all__ = ["NodeSpec", "SpeedBound", "Strategy", "StrategySettings"]
+__all__ = ["NodeSpec", "SpeedBound", "Strategy", "StrategySettings", "built_for"]
+
+_BUILT_FOR: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+
+
+def built_for(graph: Any) -> str | None:
+    """The name of the strategy whose `Strategy.build` compiled ``graph`` (None: unknown)."""
+    try:
+        return _BUILT_FOR.get(graph)
+    except TypeError:  # not weak-referenceable: not one of ours
+        return None
 
 NodeSpec = tuple[Callable[..., Any], tuple[str, ...]]
 """A node's default function and the nodes it may route to (for the drawn graph)."""
@@ -125,7 +136,9 @@ class Strategy:
             builder.add_node(node, chosen, destinations=destinations or None)  # type: ignore[arg-type]
         builder.add_conditional_edges(START, start_condition, list(dict.fromkeys([*self.entries, "answer"])))
         builder.add_edge("answer", END)
-        return builder.compile(checkpointer=checkpointer, name=name or f"spec-graph:{self.name}")
+        graph = builder.compile(checkpointer=checkpointer, name=name or f"spec-graph:{self.name}")
+        _BUILT_FOR[graph] = self.name
+        return graph
 
     def graph(self) -> CompiledStateGraph[Any, Any, Any, Any]:
         """The default compiled graph (compiled once per strategy object)."""

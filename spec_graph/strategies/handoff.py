@@ -94,7 +94,11 @@ class HandOff(Strategy):
     entries = ("draft",)
 
     def nodes(self) -> dict[str, NodeSpec]:
-        return {"draft": (draft, _AFTER), "span": (span, _AFTER), "answer": (nodes.answer, ())}
+        return {
+            "draft": (draft, _AFTER),
+            "span": (span, ("draft", "answer")),  # after a span the draft always goes on
+            "answer": (nodes.answer, ()),
+        }
 
     def first_node(self, state: SpecState, ctx: SpecContext) -> str:
         return "draft"

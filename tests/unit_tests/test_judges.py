@@ -6,8 +6,8 @@ import math
 
 import pytest
 
+from spec_graph.backends._openai_wire import prompt_logprobs
 from spec_graph.backends.base import NextToken
-from spec_graph.backends.openai_compat import _prompt_logprobs
 from spec_graph.judges import INLINE_CHECK, JUDGES, likelihood_score, yes_no_score
 from spec_graph.prompts import problem_messages
 
@@ -37,14 +37,14 @@ def test_yes_no_without_either_word_is_no_verdict():
 def test_layouts_share_the_generation_prefix_where_they_promise_to():
     messages = problem_messages("What is 2 + 2?")
     steps, candidate = ["2 + 2 = 4."], "So \\boxed{4}."
-    own, prefix = JUDGES["yesno"].request(messages, steps, candidate, "\n\n")
+    own, prefix = JUDGES["yesno"].prompt(messages, steps, candidate, "\n\n")
     assert own[:-2] == messages
     assert own[-2] == {"role": "assistant", "content": "2 + 2 = 4.\n\nSo \\boxed{4}."}
     assert prefix == "Answer:"
-    inline, prefix = JUDGES["inline"].request(messages, steps, candidate, "\n\n")
+    inline, prefix = JUDGES["inline"].prompt(messages, steps, candidate, "\n\n")
     assert inline == messages  # no new turn: the chain stays the target's unfinished reply
     assert prefix == f"2 + 2 = 4.\n\nSo \\boxed{{4}}.\n\n{INLINE_CHECK}"
-    shown, prefix = JUDGES["reviewer"].request(messages, steps, candidate, "\n\n")
+    shown, prefix = JUDGES["reviewer"].prompt(messages, steps, candidate, "\n\n")
     assert len(shown) == 1
     assert shown[0]["role"] == "user"
     assert "What is 2 + 2?" in shown[0]["content"]
@@ -76,7 +76,7 @@ def test_likelihood_asks_for_the_chain_with_the_step_and_no_question():
     judge = JUDGES["likelihood"]
     assert judge.needs_prompt_logprobs
     messages = problem_messages("What is 2 + 2?")
-    sent, prefix = judge.request(messages, ["2 + 2 = 4."], "So \\boxed{4}.", "\n\n")
+    sent, prefix = judge.prompt(messages, ["2 + 2 = 4."], "So \\boxed{4}.", "\n\n")
     assert sent == messages  # the prefix the target continues when it writes the next step
     assert prefix == "2 + 2 = 4.\n\nSo \\boxed{4}."
     assert not any(j.needs_prompt_logprobs for n, j in JUDGES.items() if n != "likelihood")
@@ -89,5 +89,5 @@ def test_vllm_prompt_logprobs_are_read_as_token_and_logprob():
         {"151644": {"logprob": -1.5, "rank": 3, "decoded_token": "system"}},
         {"198": {"logprob": -0.01, "rank": 1, "decoded_token": "\n"}},
     ]
-    assert _prompt_logprobs(entries) == [("system", -1.5), ("\n", -0.01)]
-    assert _prompt_logprobs(None) == []
+    assert prompt_logprobs(entries) == [("system", -1.5), ("\n", -0.01)]
+    assert prompt_logprobs(None) == []
