@@ -6,7 +6,7 @@ For each question of a tuning slice of the dev set, the draft writes a whole cha
 - ``agree``: the target, given the same prefix, writes its own step (greedy) and ends on the
   same number as the draft's step (or neither step has a number): a step-level label;
 - ``final``: the draft chain's final answer is correct (math-verify); a chain that ends wrong
-  contains at least one bad step (the label DESIGN.md §8 used).
+  contains at least one bad step (the label our first judge study used; docs/judges.md).
 
 Then the target judges every step with every formulation in `spec_graph.judges`, on the same
 servers, and we report per formulation and label: AUROC of the score, the judge's mean prompt
@@ -133,7 +133,7 @@ async def judge_rows(
         for name in judges:
             judge = JUDGES[name]  # type: ignore[index]
             for i, step in enumerate(texts):
-                request, prefix = judge.request(messages, texts[:i], step, "\n\n")
+                request, prefix = judge.prompt(messages, texts[:i], step, "\n\n")
                 token = await target.next_token(ScoreRequest(
                     messages=request, prefix=prefix, top_logprobs=10,
                     prompt_logprobs=judge.needs_prompt_logprobs,

@@ -3,7 +3,7 @@
 `ScriptedFakeBackend` (a fake, no model) answers at once, so all time measured is Python: the
 graph's node scheduling, state updates and telemetry vs a plain ``for`` loop doing the same
 draft -> judge -> keep calls with the same prompts and scoring. Reports microseconds per step
-and the difference (DESIGN.md §6; target < 1 ms per step), plus LangGraph's own floor: a graph
+and the difference (docs/architecture.md; target < 1 ms per step), plus LangGraph's own floor: a graph
 of two empty nodes looping with `Command` (what any two-superstep step costs on this machine),
 so machine speed and our share of the overhead can be told apart. All three are interleaved.
 
@@ -50,7 +50,7 @@ async def bare_loop(steps: int, config: ReasoningConfig) -> float:
             messages=messages, prefix=prefix, max_tokens=config.max_step_tokens,
             stop=[config.step_delimiter], sampling=config.draft_sampling,
         ))  # fmt: skip
-        request, reply = judge.request(messages, kept, generation.text, config.step_delimiter)
+        request, reply = judge.prompt(messages, kept, generation.text, config.step_delimiter)
         token = await target.next_token(
             ScoreRequest(messages=request, prefix=reply, top_logprobs=10)
         )

@@ -183,6 +183,7 @@ def _servers(
     *,
     quiet: bool = False,
     parallel: int = 2,
+    slots: int | None = None,
 ) -> ModelServers:
     """The servers for a command: given URLs, embedded servers (with progress bars) for the rest."""
     return ModelServers(
@@ -192,6 +193,7 @@ def _servers(
         draft_gguf=draft[2],
         target_gguf=target[2],
         concurrency=parallel,
+        slots=slots,
         progress=_DownloadProgress(),
         on_start=None if quiet else lambda message: err.print(f"[dim]{escape(message)}[/]"),
     )
@@ -356,6 +358,7 @@ def ask(
         (target_url, target_model, target_gguf),
         timeout,
         quiet=as_json,
+        slots=max(2, *(int(config.options.get(key) or 0) for key in ("n", "k"))),
     )
     try:
         with servers:
@@ -479,7 +482,8 @@ def bench(
         (target_url, target_model, target_gguf),
         timeout,
         # embedded servers: a slot per question in flight, and per draft of SCoT / best-of-n
-        parallel=max([2, *(levels or [])]) * max(m.width() for m in modes),
+        parallel=max([2, *(levels or [])]),
+        slots=max([2, *(levels or [])]) * max(m.width() for m in modes),
     )
     out_dir.mkdir(parents=True, exist_ok=True)
     try:

@@ -2,7 +2,7 @@
 
 For each question the modes run one after another on the same servers (so machine noise hits
 all modes alike); before each (question, mode) every server gets a small untimed warm-up
-request, because llama.cpp's greedy output depends on its prompt-cache state (DESIGN.md §8).
+request, because llama.cpp's greedy output depends on its prompt-cache state (measured: docs/architecture.md).
 Each finished (question, mode) is appended to the raw JSONL at once; a rerun with the same
 settings skips what is there.
 """

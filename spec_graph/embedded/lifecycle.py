@@ -190,7 +190,10 @@ class ModelServers:
         profile: the embedded profile for the roles without an endpoint.
         draft, target: endpoints of running servers (None: embedded).
         draft_gguf, target_gguf: an embedded role from this GGUF instead of the profile's model.
-        concurrency: chains in flight at once (slots per embedded server).
+        concurrency: chains in flight at once (slots per embedded server; above 2, two
+            embedded models split the cores).
+        slots: requests each server must serve at once when more than ``concurrency`` (SCoT's
+            n drafts of one chain); they share the cores of a server, so they split nothing.
         progress: fetch progress: a callback, or a context manager yielding one that is
             entered while the models are fetched and started (e.g. a live progress bar).
         on_start: called with a one-line message just before embedded servers are started.
@@ -210,6 +213,7 @@ class ModelServers:
         draft_gguf: Path | None = None,
         target_gguf: Path | None = None,
         concurrency: int = 2,
+        slots: int | None = None,
         progress: ProgressHook | None = None,
         on_start: Callable[[str], None] | None = None,
         cache_dir: Path | None = None,
@@ -224,9 +228,10 @@ class ModelServers:
         """The roles that get an embedded server."""
         two_models = (draft_gguf or self.profile.draft) != (target_gguf or self.profile.target)
         threads = server_threads(concurrency, two_servers=len(self.roles) == 2 and two_models)
+        parallel = max(concurrency, slots or 0)
         self.server_options: dict[str, Any] = {
-            "n_parallel": concurrency,
-            "n_ctx": max(8192, concurrency * CTX_PER_CHAIN),
+            "n_parallel": parallel,
+            "n_ctx": max(8192, parallel * CTX_PER_CHAIN),
             **({"n_threads": threads} if threads else {}),
         }
         """`EmbeddedModels` keywords: slots, context and threads of each embedded server."""

@@ -1,7 +1,8 @@
 """The chat model in LangChain programs, on real llama.cpp servers.
 
-LCEL, callbacks, astream_events and cancellation use the tiny model. The agent example
-(default profile) is the README's, run by test_readme.py.
+LCEL, callbacks, astream_events, cancellation, every strategy per call and create_agent with a
+structured response use the tiny model. The agent example with a tool (default profile) is the
+README's, run by test_readme.py.
 """
 
 from __future__ import annotations
@@ -11,9 +12,11 @@ import re
 
 import httpx
 import pytest
+from langchain.agents import create_agent
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
+from pydantic import BaseModel
 
 from spec_graph import (
     EmbeddedModels,
@@ -113,3 +116,31 @@ async def test_cancelling_the_stream_stops_generation_on_the_server(phase):
         await asyncio.sleep(2.0)
         after = _predicted_tokens(models.target.base_url)
         assert after == before, f"the server kept generating: {before} -> {after} tokens"
+
+
+@pytest.mark.parametrize(
+    ("strategy", "options"),
+    [("scot", {"n": 2, "max_chain_tokens": 48}), ("handoff", {}), ("best-of-n", {"k": 2})],
+)
+def test_every_strategy_works_per_call(tiny_chat, strategy, options):
+    msg = tiny_chat.invoke("What is 2 + 3?", strategy=strategy, **options)
+    assert msg.content.strip()
+    assert msg.response_metadata["strategy"] == strategy
+    assert msg.response_metadata["steps"] >= 1
+    assert msg.usage_metadata["output_tokens"] > 0
+    if strategy == "scot":
+        telemetry = msg.response_metadata["telemetry"]
+        assert len(telemetry["drafts"]) == 2
+        assert "rethought" in telemetry
+
+
+class Sum(BaseModel):
+    value: int
+
+
+def test_create_agent_with_response_format(tiny_chat):
+    # model.profile says structured_output: the agent asks for a json_schema reply, which
+    # llama.cpp enforces with a grammar (even a 135M model then answers in the schema).
+    agent = create_agent(tiny_chat, tools=[], response_format=Sum)
+    result = agent.invoke({"messages": [("user", "What is 2 + 3?")]})
+    assert isinstance(result["structured_response"], Sum)

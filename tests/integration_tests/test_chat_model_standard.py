@@ -65,7 +65,7 @@ class TestSpeculativeReasoningChatModelIntegration(_SpecGraphStandardTests):
     @property
     def chat_model_params(self) -> dict:
         return {
-            "profile": "tiny",
+            "embedded_profile": "tiny",
             "reasoning": ReasoningConfig(
                 max_steps=3,
                 max_step_tokens=64,
@@ -120,7 +120,7 @@ class TestSpeculativeReasoningChatModelDefaultProfile(_SpecGraphStandardTests):
     @property
     def chat_model_params(self) -> dict:
         return {
-            "profile": "default",
+            "embedded_profile": "default",
             "reasoning": ReasoningConfig(
                 max_steps=2,
                 max_step_tokens=64,

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 
 import pytest
+from langchain_core.language_models import ModelProfile
 from langchain_core.messages import (
     AIMessage,
     AIMessageChunk,
@@ -12,9 +14,12 @@ from langchain_core.messages import (
     SystemMessage,
     ToolMessage,
 )
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from spec_graph import (
+    EmbeddedModels,
+    EndpointConfig,
+    ReasoningConfig,
     SpeculativeReasoner,
     SpeculativeReasoningChatModel,
     UserError,
@@ -22,6 +27,8 @@ from spec_graph import (
     nodes,
 )
 from spec_graph.chat_model import REASONING_INSTRUCTION, REPLY_INSTRUCTION
+from spec_graph.state import Candidate
+from spec_graph.strategies import Strategy, StrategySettings, register_strategy
 from spec_graph.testing import ScriptedFakeBackend
 
 
@@ -355,3 +362,193 @@ def test_v1_ai_messages_in_history_keep_text_and_tool_calls_only():
     assert sent[2]["content"] == "Calling."
     assert sent[2]["tool_calls"][0]["id"] == "c1"
     assert "secret chain" not in str(sent)
+
+
+# -- strategies ------------------------------------------------------------------------------
+
+
+def graphless_model(draft, target, **kw):
+    """A chat model over a reasoner without a graph: each call uses its strategy's graph."""
+    return SpeculativeReasoningChatModel(reasoner=SpeculativeReasoner(draft, target), **kw)
+
+
+def test_per_call_strategy_scot_with_its_own_option_and_telemetry():
+    draft = ScriptedFakeBackend("d", steps=["Chain one says 4.", "Chain two says 5."])
+    target = ScriptedFakeBackend("t", scores=[[("1", 0.0), ("2", -3.0)]], replies=["It is 4."])
+    msg = graphless_model(draft, target).invoke("2+2?", strategy="scot", n=2)
+    assert msg.content == "It is 4."
+    assert msg.additional_kwargs["reasoning_content"] == "Chain one says 4.\n\n"
+    meta = msg.response_metadata
+    assert meta["strategy"] == "scot"
+    assert meta["telemetry"]["chosen"] == 0
+    assert meta["telemetry"]["rethought"] is False
+    assert len(meta["telemetry"]["drafts"]) == 2
+    assert draft.count("generate") == 2  # n=2 reached the strategy's options
+    # the chat model writes the reply itself: no answer call by the strategy's answer node
+    assert [c.kind for c in target.calls] == ["next_token", "stream_reply"]
+
+
+def test_per_call_strategy_best_of_n_and_handoff():
+    draft = ScriptedFakeBackend("d", steps=["a1", "a2", "", ""])
+    target = ScriptedFakeBackend("t", scores=[[("2", 0.0)], [("1", 0.0)]], replies=["done"])
+    model = graphless_model(draft, target)
+    msg = model.invoke("q", strategy="best-of-n", k=2)
+    assert msg.response_metadata["strategy"] == "best-of-n"
+    assert msg.additional_kwargs["reasoning_content"].startswith("a2\n\n")
+    assert draft.count("generate") == 4  # two steps of k=2 candidates
+    draft = ScriptedFakeBackend("d", steps=["Wait, check.", ""])
+    target = ScriptedFakeBackend("t", steps=["Checked.", ""], replies=["ok"])
+    msg = graphless_model(draft, target).invoke("q", strategy="handoff", span_tokens=16)
+    assert msg.response_metadata["strategy"] == "handoff"
+    assert "Checked." in msg.additional_kwargs["reasoning_content"]
+
+
+def test_strategy_in_the_constructor_and_options_dict_per_call():
+    draft = ScriptedFakeBackend("d", steps=["x", ""], step_logprobs=[0.0, 0.0])
+    target = ScriptedFakeBackend("t", replies=["ok"])
+    model = SpeculativeReasoningChatModel(
+        reasoner=SpeculativeReasoner(draft, target, ReasoningConfig(strategy="draft-only"))
+    )
+    assert model.invoke("q").response_metadata["strategy"] == "draft-only"
+    draft = ScriptedFakeBackend("d", steps=["sure", ""], step_logprobs=[0.0, 0.0])
+    target = ScriptedFakeBackend("t", replies=["ok"])
+    msg = graphless_model(draft, target).invoke("q", options={"gate_logprob": -0.5})
+    assert msg.response_metadata["gated_steps"] >= 1
+    assert target.count("next_token") == 0  # confident steps skip the judge
+
+
+def test_unknown_strategies_and_options_are_clear_errors():
+    model, _, _ = fake_model()
+    with pytest.raises(UserError, match="unknown strategy 'fastest'"):
+        model.invoke("q", strategy="fastest")
+    with pytest.raises(UserError, match=r"unsupported arguments.*\['k'\].*'specreason' takes"):
+        model.invoke("q", k=2)  # best-of-n's setting, not specreason's
+    with pytest.raises(UserError, match="invalid reasoning settings"):
+        model.invoke("q", strategy="scot", n=99)
+    # fake_model's reasoner has its own (specreason) graph: it cannot serve another strategy
+    with pytest.raises(UserError, match="built for strategy 'specreason'"):
+        model.invoke("q", strategy="scot")
+
+
+class Shout(StrategySettings):
+    loud: bool = False
+
+
+async def shout_draft(state, runtime):
+    ctx = runtime.context
+    generation = await ctx.draft.generate(nodes.step_request(state, ctx, "draft"))
+    text = generation.text.strip()
+    if ctx.strategy.options(ctx.config).loud:
+        text = text.upper()
+    step = nodes.draft_step(state, Candidate(text=text, draft=generation.usage))
+    return nodes.keep(state, step, ctx)
+
+
+class ShoutingDraft(Strategy):
+    name = "test-shouting-draft"
+    summary = "the draft writes every step, loudly if asked (a strategy from outside)"
+    Settings = Shout
+    entries = ("draft",)
+
+    def nodes(self):
+        return {"draft": (shout_draft, ("draft", "answer")), "answer": (nodes.answer, ())}
+
+    def first_node(self, state, ctx):
+        return "draft"
+
+    def next_node(self, state, ctx):
+        return "draft"
+
+    def telemetry(self, state):
+        return {"shouted_steps": len(state.get("steps", []))}
+
+
+@pytest.fixture
+def shouting_strategy():
+    from spec_graph import strategies
+
+    strategy = register_strategy(ShoutingDraft(), replace=True)
+    yield strategy
+    strategies._REGISTRY.pop(strategy.name, None)  # leave the registry as it was
+
+
+def test_a_strategy_registered_outside_the_library_runs_in_the_chat_model(shouting_strategy):
+    draft = ScriptedFakeBackend("d", steps=["quiet words", ""])
+    target = ScriptedFakeBackend("t", replies=["fine"])
+    msg = graphless_model(draft, target).invoke("q", strategy=shouting_strategy.name, loud=True)
+    assert msg.additional_kwargs["reasoning_content"] == "QUIET WORDS\n\n"
+    assert msg.response_metadata["strategy"] == "test-shouting-draft"
+    assert msg.response_metadata["telemetry"] == {"shouted_steps": 2}
+    assert target.count("generate") == 0  # its answer node was replaced: the reply is ours
+
+
+def test_endpoints_reach_models_through_backend_for(monkeypatch):
+    from spec_graph.backends import _providers
+
+    fakes = {
+        "d": ScriptedFakeBackend("d", steps=["one", ""]),
+        "t": ScriptedFakeBackend("t", scores=[9], replies=["via backend_for"]),
+    }
+    # register_backend("generic", ...), undone after the test
+    monkeypatch.setitem(_providers._FACTORIES, "generic", lambda endpoint: fakes[endpoint.model])
+    model = SpeculativeReasoningChatModel(
+        draft=EndpointConfig(base_url="http://127.0.0.1:1/v1", model="d", server="generic"),
+        target=EndpointConfig(base_url="http://127.0.0.1:1/v1", model="t", server="generic"),
+    )
+    msg = model.invoke("q")
+    assert msg.content == "via backend_for"
+    assert msg.response_metadata["draft_model"] == "d"
+
+
+# -- LangChain's model profile, create_agent -------------------------------------------------
+
+
+def test_create_agent_with_a_structured_response_format():
+    from langchain.agents import create_agent
+
+    model, _, target = fake_model(replies=('{"value": 4}',))
+    agent = create_agent(model, tools=[], response_format=Answer)
+    result = agent.invoke({"messages": [("user", "What is 2+2?")]})
+    assert result["structured_response"] == Answer(value=4)
+    call = next(c for c in target.calls if c.kind == "stream_reply")
+    # the provider strategy (model.profile says structured_output): the server constrains it
+    assert call.extra["response_format"]["type"] == "json_schema"
+    assert call.extra["tools"] is None
+
+
+def test_profile_is_a_langchain_model_profile(monkeypatch):
+    for var in ("SPEC_GRAPH_DRAFT__BASE_URL", "SPEC_GRAPH_TARGET__BASE_URL"):
+        monkeypatch.delenv(var, raising=False)
+    endpoint = EndpointConfig(base_url="http://127.0.0.1:1/v1", model="m")
+    served = SpeculativeReasoningChatModel(draft=endpoint, target=endpoint)
+    assert served.profile["structured_output"] is True
+    assert served.profile["tool_calling"] is True
+    assert served.profile["reasoning_output"] is True
+    assert "max_input_tokens" not in served.profile  # your servers: spec-graph can't know
+    assert set(served.profile) <= set(ModelProfile.__annotations__)
+    embedded = SpeculativeReasoningChatModel()  # nothing starts before the first call
+    default_n_ctx = inspect.signature(EmbeddedModels).parameters["n_ctx"].default
+    assert embedded.profile["max_input_tokens"] == default_n_ctx
+    assert embedded.profile["max_output_tokens"] == default_n_ctx
+    assert embedded.profile["structured_output"] is True
+    mine = SpeculativeReasoningChatModel(profile={"max_input_tokens": 100})
+    assert mine.profile == {"max_input_tokens": 100}
+
+
+def test_deprecated_profile_keyword_still_names_the_embedded_profile():
+    with pytest.warns(DeprecationWarning, match="embedded_profile='tiny'") as record:
+        model = SpeculativeReasoningChatModel(profile="tiny")
+    assert record[0].filename == __file__  # points at the caller, not at pydantic
+    assert model.embedded_profile == "tiny"
+    assert model.profile["structured_output"] is True
+    assert model._identifying_params["embedded_profile"] == "tiny"
+    with pytest.raises(ValidationError, match="disagree"):
+        SpeculativeReasoningChatModel(profile="tiny", embedded_profile="default")
+
+
+def test_embedded_profile_from_env_and_unknown_names(monkeypatch):
+    monkeypatch.setenv("SPEC_GRAPH_PROFILE", "tiny")
+    assert SpeculativeReasoningChatModel().embedded_profile == "tiny"
+    assert SpeculativeReasoningChatModel(embedded_profile="default").embedded_profile == "default"
+    with pytest.raises(ValidationError, match="unknown profile 'huge'"):
+        SpeculativeReasoningChatModel(embedded_profile="huge")
