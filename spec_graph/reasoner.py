@@ -93,7 +93,9 @@ class SpeculativeReasoner:
         graph_input = _graph_input(question, messages)
         strategy = get_strategy(config.strategy)
         graph = self._graph_for(strategy)
-        context = SpecContext(draft=self.draft, target=self.target, config=config, strategy=strategy)
+        context = SpecContext(
+            draft=self.draft, target=self.target, config=config, strategy=strategy
+        )
         run_config = {
             **(run_config or {}),
             "recursion_limit": config.max_steps * _SUPERSTEPS_PER_STEP + 8,

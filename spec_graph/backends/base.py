@@ -175,7 +175,9 @@ def seeded_copies(request: GenerateRequest, n: int) -> list[GenerateRequest]:
     if seed is None:
         return [request] * n
     return [
-        request.model_copy(update={"sampling": request.sampling.model_copy(update={"seed": seed + i})})
+        request.model_copy(
+            update={"sampling": request.sampling.model_copy(update={"seed": seed + i})}
+        )
         for i in range(n)
     ]
 

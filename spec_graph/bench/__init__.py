@@ -3,7 +3,8 @@
 - `records`: one `QuestionRecord` per (question, mode), appended to a raw JSONL (resume).
 - `runner`: runs the modes interleaved per question, or at several concurrency levels.
 - `grading`: math-verify against the gold answer (needs the ``bench`` extra).
-- `report`: summaries, the analytic bound per strategy (docs/bounds.md) and GPU cost projections.
+- `report`: summaries and the analytic bound per strategy (docs/bounds.md); re-exports the
+  `projection` (GPU cost model) and `markdown` (results tables) names.
 - `plots`: PNG plots (matplotlib, ``bench`` extra).
 
 Only the light modules are imported here; `runner`, `grading` and `plots` load their optional

@@ -50,8 +50,11 @@ class DraftChain(BaseModel):
 
 
 class ChainsState(SpecState, total=False):
-    """The channel `draft_chains` fills and `select_chain` reads (a graph using them must
-    include it: LangGraph hands a node only the channels its annotation names)."""
+    """The channel `draft_chains` fills and `select_chain` reads.
+
+    A graph using those nodes must include it: LangGraph hands a node only the channels its
+    annotation names.
+    """
 
     drafts: list[DraftChain]
 
@@ -62,7 +65,9 @@ class CandidatesState(SpecState, total=False):
     candidates: list[Candidate]
 
 
-async def _many(ctx: SpecContext, request: GenerateRequest, n: int) -> tuple[list[Generation], Usage]:
+async def _many(
+    ctx: SpecContext, request: GenerateRequest, n: int
+) -> tuple[list[Generation], Usage]:
     """``n`` drafts in one batch; their usage summed, with seconds = the wall time waited."""
     started = time.perf_counter()
     generations = await ctx.draft.generate_many(request, n)
@@ -72,8 +77,10 @@ async def _many(ctx: SpecContext, request: GenerateRequest, n: int) -> tuple[lis
 
 
 async def default_width(ctx: SpecContext) -> int:
-    """Chains per question when not set: 5 on a vLLM draft server (it batches them nearly
-    for free), 2 elsewhere (a small CPU gains little from decoding more at once)."""
+    """Chains per question when not set: 5 on a vLLM draft server, else 2.
+
+    vLLM batches them nearly for free; a small CPU gains little from decoding more at once.
+    """
     profile = getattr(ctx.draft, "server_profile", None)
     if profile is None:
         return 2
@@ -93,7 +100,11 @@ def _distinct(texts: list[str]) -> list[int]:
 def _sampling(ctx: SpecContext) -> Any:
     temperature = getattr(ctx.options, "temperature", None)
     sampling = ctx.config.draft_sampling
-    return sampling if temperature is None else sampling.model_copy(update={"temperature": temperature})
+    return (
+        sampling
+        if temperature is None
+        else sampling.model_copy(update={"temperature": temperature})
+    )
 
 
 async def draft_candidates(state: CandidatesState, runtime: Runtime[SpecContext]) -> Command[str]:
@@ -175,7 +186,11 @@ async def draft_chains(state: ChainsState, runtime: Runtime[SpecContext]) -> Com
     if not _distinct([d.text for d in drafts]):
         telemetry |= {"chosen": None, "rethought": True, "selection": {}}
         return Command(
-            update={"drafts": drafts, "telemetry": telemetry, "candidate": Candidate(text="", draft=usage)},
+            update={
+                "drafts": drafts,
+                "telemetry": telemetry,
+                "candidate": Candidate(text="", draft=usage),
+            },
             goto="correct",
         )
     return Command(update={"drafts": drafts, "telemetry": telemetry}, goto="select")
@@ -200,7 +215,9 @@ async def select_chain(state: ChainsState, runtime: Runtime[SpecContext]) -> Com
     drafts: list[DraftChain] = state.get("drafts") or []  # type: ignore[assignment]
     shown = _distinct([d.text for d in drafts])
     drafted = sum((d.usage for d in drafts), Usage())
-    drafted = drafted.model_copy(update={"seconds": state.get("telemetry", {}).get("draft_wall_s", 0.0)})
+    drafted = drafted.model_copy(
+        update={"seconds": state.get("telemetry", {}).get("draft_wall_s", 0.0)}
+    )
     view = OptionsView(
         messages=conversation(state, config), options=[drafts[i].text for i in shown], kind="chain"
     )
@@ -219,7 +236,9 @@ async def select_chain(state: ChainsState, runtime: Runtime[SpecContext]) -> Com
     chain = drafts[chosen]
     # at most max_steps steps: the last one holds the rest of the chain
     parts = [
-        p.strip() for p in chain.text.split(config.step_delimiter, config.max_steps - 1) if p.strip()
+        p.strip()
+        for p in chain.text.split(config.step_delimiter, config.max_steps - 1)
+        if p.strip()
     ]
     p = selection.probs.get(str(selection.choice + 1), 0.0)  # type: ignore[operator]
     steps = [

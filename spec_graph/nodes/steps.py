@@ -148,7 +148,10 @@ def _start_early_draft(state: SpecState, ctx: SpecContext, candidate: Candidate)
     config = ctx.config
     if not config.pipeline:
         return
-    optimistic: SpecState = {**state, "steps": [*state.get("steps", []), draft_step(state, candidate)]}
+    optimistic: SpecState = {
+        **state,
+        "steps": [*state.get("steps", []), draft_step(state, candidate)],
+    }
     if stop_reason(optimistic, config) is not None:
         return  # accepting it ends the chain: there is no next step to draft
     key = chain_prefix(step_texts(optimistic), config.step_delimiter)
@@ -237,4 +240,3 @@ async def correct(state: SpecState, runtime: Runtime[SpecContext]) -> Command[st
     """The target writes the step itself (rejected draft, warm-up, target-only, rethinking)."""
     ctx = runtime.context
     return keep(state, await write_target_step(state, ctx), ctx)
-

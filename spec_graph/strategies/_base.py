@@ -40,6 +40,7 @@ def built_for(graph: Any) -> str | None:
     except TypeError:  # not weak-referenceable: not one of ours
         return None
 
+
 NodeSpec = tuple[Callable[..., Any], tuple[str, ...]]
 """A node's default function and the nodes it may route to (for the drawn graph)."""
 
@@ -134,7 +135,9 @@ class Strategy:
         for node, (default, destinations) in defaults.items():
             chosen = overrides.get(node) or default
             builder.add_node(node, chosen, destinations=destinations or None)  # type: ignore[arg-type]
-        builder.add_conditional_edges(START, start_condition, list(dict.fromkeys([*self.entries, "answer"])))
+        builder.add_conditional_edges(
+            START, start_condition, list(dict.fromkeys([*self.entries, "answer"]))
+        )
         builder.add_edge("answer", END)
         graph = builder.compile(checkpointer=checkpointer, name=name or f"spec-graph:{self.name}")
         _BUILT_FOR[graph] = self.name

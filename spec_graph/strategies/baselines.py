@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from langgraph.runtime import Runtime
 from langgraph.types import Command
+from typing_extensions import override
 
 from spec_graph import nodes
 from spec_graph.nodes import SpecContext
@@ -25,15 +26,18 @@ class TargetOnly(Strategy):
     summary = "the target writes every step (the baseline)"
     entries = ("correct",)
 
+    @override
     def nodes(self) -> dict[str, NodeSpec]:
         return {
             "correct": (nodes.correct, ("correct", "answer")),
             "answer": (nodes.answer, ()),
         }
 
+    @override
     def first_node(self, state: SpecState, ctx: SpecContext) -> str:
         return "correct"
 
+    @override
     def next_node(self, state: SpecState, ctx: SpecContext) -> str:
         return "correct"
 
@@ -53,14 +57,17 @@ class DraftOnly(Strategy):
     summary = "the draft writes every step, unjudged (the lower baseline)"
     entries = ("draft",)
 
+    @override
     def nodes(self) -> dict[str, NodeSpec]:
         return {
             "draft": (keep_draft, ("draft", "answer")),
             "answer": (nodes.answer, ()),
         }
 
+    @override
     def first_node(self, state: SpecState, ctx: SpecContext) -> str:
         return "draft"
 
+    @override
     def next_node(self, state: SpecState, ctx: SpecContext) -> str:
         return "draft"

@@ -17,11 +17,12 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import Field
+from typing_extensions import override
 
 from spec_graph import nodes
 from spec_graph.nodes import SpecContext
-from spec_graph.selection import MAX_OPTIONS
 from spec_graph.nodes.choices import CandidatesState
+from spec_graph.selection import MAX_OPTIONS
 from spec_graph.state import SpecState
 from spec_graph.strategies._base import NodeSpec, SpeedBound, Strategy, StrategySettings
 from spec_graph.strategies.specreason import step_bound
@@ -52,6 +53,7 @@ class BestOfN(Strategy):
     State = BestOfNState
     entries = ("draft", "correct")
 
+    @override
     def nodes(self) -> dict[str, NodeSpec]:
         return {
             "draft": (nodes.draft_candidates, ("select", "correct")),
@@ -60,14 +62,17 @@ class BestOfN(Strategy):
             "answer": (nodes.answer, ()),
         }
 
+    @override
     def first_node(self, state: SpecState, ctx: SpecContext) -> str:
         return self.next_node(state, ctx)
 
+    @override
     def next_node(self, state: SpecState, ctx: SpecContext) -> str:
         if len(state.get("steps", [])) < ctx.config.warmup_steps:
             return "correct"
         return "draft"
 
+    @override
     def bound(self, mode: Any, base: Any, draft_tok_s: float | None) -> SpeedBound | None:
         """The step bound, with the draft's speed measured in this mode (k in one batch)."""
         return step_bound(mode, base, mode.draft_tok_s)

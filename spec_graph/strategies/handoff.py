@@ -27,6 +27,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 from pydantic import Field
+from typing_extensions import override
 
 from spec_graph import nodes
 from spec_graph.nodes import SpecContext
@@ -64,7 +65,9 @@ async def draft(state: SpecState, runtime: Runtime[SpecContext]) -> Command[str]
     options: HandOffSettings = ctx.options  # type: ignore[assignment]
     generation = await ctx.draft.generate(nodes.step_request(state, ctx, "draft", logprobs=True))
     candidate = Candidate(
-        text=generation.text.strip(), draft=generation.usage, token_logprobs=generation.token_logprobs
+        text=generation.text.strip(),
+        draft=generation.usage,
+        token_logprobs=generation.token_logprobs,
     )
     if not candidate.text or cue_in(candidate.text, options.cues):
         return Command(update={"candidate": candidate}, goto="span")
@@ -93,6 +96,7 @@ class HandOff(Strategy):
     Settings = HandOffSettings
     entries = ("draft",)
 
+    @override
     def nodes(self) -> dict[str, NodeSpec]:
         return {
             "draft": (draft, _AFTER),
@@ -100,15 +104,18 @@ class HandOff(Strategy):
             "answer": (nodes.answer, ()),
         }
 
+    @override
     def first_node(self, state: SpecState, ctx: SpecContext) -> str:
         return "draft"
 
+    @override
     def next_node(self, state: SpecState, ctx: SpecContext) -> str:
         steps = state.get("steps", [])
         if steps and steps[-1].source == "draft" and steps[-1].note.get("low_confidence"):
             return "span"
         return "draft"
 
+    @override
     def telemetry(self, state: Any) -> dict[str, Any]:
         handoffs = [s.note.get("handoff") for s in state.get("steps", []) if s.source == "target"]
         return {
@@ -117,6 +124,7 @@ class HandOff(Strategy):
             "by_low_confidence": handoffs.count("low-confidence"),
         }
 
+    @override
     def bound(self, mode: Any, base: Any, draft_tok_s: float | None) -> SpeedBound | None:
         """Per question::
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 from pydantic import Field
+from typing_extensions import override
 
 from spec_graph import nodes
 from spec_graph.nodes import SpecContext
@@ -64,6 +65,7 @@ class SCoT(Strategy):
     State = SCoTState
     entries = ("draft",)
 
+    @override
     def nodes(self) -> dict[str, NodeSpec]:
         return {
             "draft": (nodes.draft_chains, ("select", "correct")),
@@ -72,17 +74,21 @@ class SCoT(Strategy):
             "answer": (answer, ()),
         }
 
+    @override
     def first_node(self, state: SpecState, ctx: SpecContext) -> str:
         return "draft"
 
+    @override
     def next_node(self, state: SpecState, ctx: SpecContext) -> str:
         return "correct"  # only rethinking writes step by step
 
+    @override
     def telemetry(self, state: Mapping[str, Any]) -> dict[str, Any]:
         found = dict(state.get("telemetry") or {})
         found.pop("draft_wall_s", None)
         return found
 
+    @override
     def bound(self, mode: Any, base: Any, draft_tok_s: float | None) -> SpeedBound | None:
         """Per question::
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import Field
+from typing_extensions import override
 
 from spec_graph import nodes
 from spec_graph.nodes import SpecContext
@@ -41,7 +42,9 @@ class SpecReasonSettings(StrategySettings):
 def step_bound(
     mode: Any, base: Any, draft_tok_s: float | None, *, judged_fraction: float = 1.0
 ) -> SpeedBound | None:
-    """Per-step bound of a draft -> judge -> correct loop (also best-of-n's)::
+    """Per-step bound of a draft -> judge -> correct loop (also best-of-n's).
+
+    ::
 
         bound = (L_t / t) / (L_d / d + q * j + q * (1 - a) * L_t / t)
 
@@ -50,12 +53,24 @@ def step_bound(
     steps, ``L_t`` target tokens per step at target speed ``t`` (from the baseline).
     """
     a, j = mode.acceptance_rate, mode.judge_s_per_call
-    t, l_t, l_d = base.target_tok_s, base.target_tokens_per_target_step, mode.draft_tokens_per_drafted_step
+    t, l_t, l_d = (
+        base.target_tok_s,
+        base.target_tokens_per_target_step,
+        mode.draft_tokens_per_drafted_step,
+    )
     if None in (a, j, draft_tok_s, l_d, l_t) or not t or not draft_tok_s:
         return None
     draft_s, target_s = l_d / draft_tok_s, l_t / t
     q = judged_fraction
-    inputs = {"a": a, "q": q, "j_s": j, "L_d": l_d, "d_tok_s": draft_tok_s, "L_t": l_t, "t_tok_s": t}
+    inputs = {
+        "a": a,
+        "q": q,
+        "j_s": j,
+        "L_d": l_d,
+        "d_tok_s": draft_tok_s,
+        "L_t": l_t,
+        "t_tok_s": t,
+    }
     return SpeedBound(
         formula="(L_t/t) / (L_d/d + q*j + q*(1-a)*L_t/t)",
         inputs=inputs,
@@ -72,6 +87,7 @@ class SpecReason(Strategy):
     Settings = SpecReasonSettings
     entries = ("draft", "correct")
 
+    @override
     def nodes(self) -> dict[str, NodeSpec]:
         return {
             "draft": (nodes.draft, ("judge", *_AFTER)),
@@ -80,14 +96,17 @@ class SpecReason(Strategy):
             "answer": (nodes.answer, ()),
         }
 
+    @override
     def first_node(self, state: SpecState, ctx: SpecContext) -> str:
         return self.next_node(state, ctx)
 
+    @override
     def next_node(self, state: SpecState, ctx: SpecContext) -> str:
         if len(state.get("steps", [])) < ctx.config.warmup_steps:
             return "correct"
         return "draft"
 
+    @override
     def bound(self, mode: Any, base: Any, draft_tok_s: float | None) -> SpeedBound | None:
         steps = (mode.judged_steps_total or 0) + (mode.gated_steps_total or 0)
         q = mode.judged_steps_total / steps if steps else 1.0

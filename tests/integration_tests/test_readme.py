@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import re
+import shlex
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -55,3 +60,35 @@ def test_readme_agent_runs_the_tool(capsys):
     assert final.type == "ai"
     assert not final.tool_calls
     assert re.search(r"83,?69\d", final.text), final.text  # 1234.5 * 67.8 = 83699.1
+
+
+def _strategy_lines() -> list[str]:
+    text = README.read_text()
+    marker = text.index("<!-- tested: tests/integration_tests/test_readme.py runs every line")
+    block = re.search(r"```bash\n(.*?)```", text[marker:], re.S).group(1)
+    return [line.split("  #")[0].strip() for line in block.splitlines() if line.strip()]
+
+
+def test_readme_lists_every_registered_strategy():
+    from spec_graph import strategy_names
+
+    lines = _strategy_lines()
+    for name in strategy_names():
+        assert any(f"--strategy {name} " in line for line in lines), name
+
+
+@pytest.mark.parametrize("line", _strategy_lines())
+def test_readme_strategy_example_runs(line):
+    args = shlex.split(line)
+    assert args[:2] == ["spec-graph", "ask"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "spec_graph", *args[1:3], "--max-steps", "4", *args[3:]],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    strategy = args[args.index("--strategy") + 1]
+    assert "Answer:" in proc.stdout
+    assert strategy in proc.stdout  # the summary names the strategy that ran

@@ -49,7 +49,17 @@ def test_mode_spec_parses_strategy_and_settings():
     mode = ModeSpec.parse("specreason judge=inline threshold=5")
     assert mode.name == "specreason judge=inline threshold=5"
     config = mode.config(ReasoningConfig())
-    assert (config.strategy.value, config.judge, config.threshold) == ("specreason", "inline", 5)
+    assert (config.strategy, config.judge, config.threshold) == ("specreason", "inline", 5)
+
+
+def test_mode_spec_takes_strategy_options_typed():
+    mode = ModeSpec.parse("scot n=3 max_chain_tokens=256")
+    config = mode.config(ReasoningConfig())
+    assert (config.strategy, config.options) == ("scot", {"n": 3, "max_chain_tokens": 256})
+    assert mode.width() == 3
+    # the same settings given in code have the same settings key (typed, not strings)
+    in_code = ReasoningConfig(strategy="scot", options={"n": 3, "max_chain_tokens": 256})
+    assert config == in_code
 
 
 @pytest.mark.parametrize(
@@ -58,6 +68,8 @@ def test_mode_spec_parses_strategy_and_settings():
         ("fastest", "unknown strategy"),
         ("specreason threshold", "KEY=VALUE"),
         ("specreason colour=red", "KEY=VALUE"),
+        ("scot k=2", "KEY=VALUE"),
+        ("scot n=99", "invalid settings"),
         ("specreason threshold=12", "invalid settings"),
         ("specreason judge=oracle", "invalid settings"),
     ],
