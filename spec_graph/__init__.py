@@ -5,7 +5,14 @@ one score token) and rewrites it only when the score is low.
 """
 
 from spec_graph._version import __version__
-from spec_graph.backends import Generation, ModelBackend, NextToken, OpenAICompatibleBackend
+from spec_graph.backends import (
+    GenerateRequest,
+    Generation,
+    ModelBackend,
+    NextToken,
+    ScoreRequest,
+    backend_for,
+)
 from spec_graph.chat_model import SpeculativeReasoningChatModel
 from spec_graph.config import (
     EndpointConfig,
@@ -41,15 +48,16 @@ __all__ = [
     "EmbeddedModels",
     "EmbeddedServerError",
     "EndpointConfig",
+    "GenerateRequest",
     "Generation",
     "ModelBackend",
     "ModelFetchError",
     "NextToken",
-    "OpenAICompatibleBackend",
     "ReasoningConfig",
     "ReasoningResult",
     "RunTotals",
     "SamplingConfig",
+    "ScoreRequest",
     "ServerUnavailableError",
     "SpecContext",
     "SpecGraphError",
@@ -63,6 +71,7 @@ __all__ = [
     "Usage",
     "UserError",
     "__version__",
+    "backend_for",
     "build_graph",
     "get_strategy",
     "register_strategy",

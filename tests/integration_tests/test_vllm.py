@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 from vllm_server import vllm_endpoint  # noqa: F401  (session fixture)
 
-from spec_graph import EndpointConfig, OpenAICompatibleBackend, SamplingConfig, SpeculativeReasoner
-from spec_graph.backends import GenerateRequest, ScoreRequest
+from spec_graph import EndpointConfig, SamplingConfig, SpeculativeReasoner
+from spec_graph.backends import GenerateRequest, OpenAICompatibleBackend, ScoreRequest
 from spec_graph.judges import JUDGES
 from spec_graph.prompts import problem_messages
 from spec_graph.scoring import score_from_logprobs
