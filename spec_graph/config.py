@@ -11,7 +11,15 @@ from __future__ import annotations
 import os
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = [
@@ -161,8 +169,16 @@ class ReasoningConfig(BaseModel):
         data["options"] = options
         try:
             return ReasoningConfig.model_validate(data)
-        except ValueError as e:
-            raise UserError(f"invalid reasoning settings: {e}") from e
+        except ValidationError as e:
+            problems = "; ".join(_problem(err) for err in e.errors())
+            raise UserError(f"invalid reasoning settings: {problems}") from e
+
+
+def _problem(error: Any) -> str:
+    """One pydantic error as ``field: message`` (no URL, no input dump)."""
+    where = ".".join(str(p) for p in error["loc"])
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return f"{where}: {message}" if where else message
 
 
 class _RoleEndpoint(BaseModel):

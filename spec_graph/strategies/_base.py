@@ -109,7 +109,10 @@ class Strategy:
             return self.Settings.model_validate(config.options)
         except ValidationError as e:
             known = ", ".join(self.Settings.model_fields) or "none"
-            msg = f"invalid options for strategy {self.name!r} (known: {known}): {e}"
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in e.errors()
+            )
+            msg = f"invalid options for strategy {self.name!r} ({problems}; known: {known})"
             raise UserError(msg) from e
 
     def build(

@@ -156,3 +156,25 @@ def test_killed_parent_does_not_leak_a_server(tmp_path):
     proc.wait()
     _gone, alive = psutil.wait_procs(workers, timeout=15)
     assert not alive
+
+
+def test_ask_json_shows_the_strategy_telemetry():
+    proc = _cli(
+        "ask", "--profile", "tiny", "--json", "--temperature", "0", "--max-steps", "4",
+        "--strategy", "scot", "-o", "n=2", "-o", "max_chain_tokens=64", "What is 7 * 6?",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["strategy"] == "scot"
+    telemetry = data["telemetry"]
+    assert len(telemetry["drafts"]) == 2
+    assert {"tokens", "seconds", "finish_reason"} <= set(telemetry["drafts"][0])
+    assert {"selection", "chosen", "rethought"} <= set(telemetry)
+    assert data["totals"]["judge_calls"] == 1
+
+
+def test_ask_rejects_an_option_the_strategy_does_not_have():
+    proc = _cli("ask", "--profile", "tiny", "--strategy", "scot", "-o", "k=2", "What is 1 + 1?")
+    assert proc.returncode == 2
+    assert "k" in proc.stderr
+    assert "Traceback" not in proc.stderr
