@@ -32,6 +32,7 @@ from spec_graph.nodes.steps import (
     next_node,
     start_condition,
     step_request,
+    warming_up,
     write_target_step,
 )
 
@@ -57,5 +58,6 @@ __all__ = [
     "step_request",
     "stop_reason",
     "target_answer",
+    "warming_up",
     "write_target_step",
 ]

@@ -42,6 +42,7 @@ __all__ = [
     "next_node",
     "start_condition",
     "step_request",
+    "warming_up",
     "write_target_step",
 ]
 
@@ -59,6 +60,11 @@ async def start_condition(state: SpecState, runtime: Runtime[SpecContext]) -> st
     if stop_reason(state, ctx.config) is not None:
         return "answer"
     return ctx.strategy.first_node(state, ctx)
+
+
+def warming_up(state: SpecState, ctx: SpecContext) -> bool:
+    """The chain is still in its warm-up: the target writes the first ``warmup_steps``."""
+    return len(state.get("steps", [])) < ctx.config.warmup_steps
 
 
 def keep(state: SpecState, step: Step, ctx: SpecContext) -> Command[str]:

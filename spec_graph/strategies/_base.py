@@ -86,8 +86,8 @@ class Strategy:
         raise NotImplementedError
 
     def first_node(self, state: SpecState, ctx: SpecContext) -> str:
-        """Where a run starts."""
-        raise NotImplementedError
+        """Where a run starts (default: where a chain with these steps would go on)."""
+        return self.next_node(state, ctx)
 
     def next_node(self, state: SpecState, ctx: SpecContext) -> str:
         """Where the chain goes after a step is kept and the chain goes on."""

@@ -34,10 +34,6 @@ class TargetOnly(Strategy):
         }
 
     @override
-    def first_node(self, state: SpecState, ctx: SpecContext) -> str:
-        return "correct"
-
-    @override
     def next_node(self, state: SpecState, ctx: SpecContext) -> str:
         return "correct"
 
@@ -63,10 +59,6 @@ class DraftOnly(Strategy):
             "draft": (keep_draft, ("draft", "answer")),
             "answer": (nodes.answer, ()),
         }
-
-    @override
-    def first_node(self, state: SpecState, ctx: SpecContext) -> str:
-        return "draft"
 
     @override
     def next_node(self, state: SpecState, ctx: SpecContext) -> str:

@@ -105,10 +105,6 @@ class HandOff(Strategy):
         }
 
     @override
-    def first_node(self, state: SpecState, ctx: SpecContext) -> str:
-        return "draft"
-
-    @override
     def next_node(self, state: SpecState, ctx: SpecContext) -> str:
         steps = state.get("steps", [])
         if steps and steps[-1].source == "draft" and steps[-1].note.get("low_confidence"):

@@ -97,14 +97,8 @@ class SpecReason(Strategy):
         }
 
     @override
-    def first_node(self, state: SpecState, ctx: SpecContext) -> str:
-        return self.next_node(state, ctx)
-
-    @override
     def next_node(self, state: SpecState, ctx: SpecContext) -> str:
-        if len(state.get("steps", [])) < ctx.config.warmup_steps:
-            return "correct"
-        return "draft"
+        return "correct" if nodes.warming_up(state, ctx) else "draft"
 
     @override
     def bound(self, mode: Any, base: Any, draft_tok_s: float | None) -> SpeedBound | None:
