@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from spec_graph import (
-    BackendError,
+from spec_graph import BackendError, SamplingConfig, ServerUnavailableError
+from spec_graph.backends import (
+    GenerateRequest,
     OpenAICompatibleBackend,
-    SamplingConfig,
-    ServerUnavailableError,
+    ScoreRequest,
+    backend_for,
 )
-from spec_graph.backends import GenerateRequest, ScoreRequest, backend_for
 from spec_graph.config import EndpointConfig
 from spec_graph.judges import JUDGES
 from spec_graph.prompts import problem_messages
