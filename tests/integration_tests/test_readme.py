@@ -82,7 +82,7 @@ def test_readme_strategy_example_runs(line):
     args = shlex.split(line)
     assert args[:2] == ["spec-graph", "ask"]
     proc = subprocess.run(
-        [sys.executable, "-m", "spec_graph", *args[1:3], "--max-steps", "4", *args[3:]],
+        [sys.executable, "-m", "spec_graph", args[1], "--max-steps", "4", *args[2:]],
         capture_output=True,
         text=True,
         timeout=600,
