@@ -30,6 +30,7 @@ def run_bench(
     data: Path,
     out_dir: Path,
     mode: list[str] | None,
+    sweep: list[str] | None,
     limit: int | None,
     offset: int,
     seed: int | None,
@@ -49,16 +50,20 @@ def run_bench(
     draft_gguf: Path | None,
     target_gguf: Path | None,
     timeout: float,
-) -> None:
-    """Run ``spec-graph bench`` with its options (see `spec_graph.cli.bench`)."""
+    tolerance_points: float = 2.0,
+    settings: SpecGraphSettings | None = None,
+) -> tuple[Any, Any] | None:
+    """Run ``spec-graph bench`` with its options (see `spec_graph.cli.bench`).
+
+    Returns the run's summary and plan (None for a concurrency run), for ``tune``, which
+    passes ``settings`` without the tuned reasoning so a sweep never starts from its last
+    result.
+    """
     from spec_graph.bench import report as bench_report
-    from spec_graph.bench.records import ModeSpec
     from spec_graph.bench.runner import RunPlan, load_items
 
-    settings = SpecGraphSettings()
-    modes = [ModeSpec.parse(m) for m in (mode or DEFAULT_MODES)]
-    if len({m.name for m in modes}) != len(modes):
-        raise UserError("the same mode is given twice")
+    settings = settings or SpecGraphSettings()
+    modes = bench_modes(mode, sweep)
     costs = [_gpu_preset(name) for name in gpu] if gpu else list(GPU_PRESETS.values())
     levels = _levels(concurrency) if concurrency else None
     base = _reasoning_config(
@@ -95,12 +100,12 @@ def run_bench(
             )
             if levels is not None:
                 _bench_concurrency(reasoner, plan, levels, out_dir, plots)
-                return
+                return None
             records = _bench_compare(reasoner, plan, out_dir)
     except KeyboardInterrupt:
         err.print(f"[yellow]interrupted[/]: finished questions are in {out_dir / 'raw.jsonl'}")
         raise typer.Exit(130) from None
-    summary = bench_report.summarize_run(records, costs=costs)
+    summary = bench_report.summarize_run(records, costs=costs, tolerance_points=tolerance_points)
     bench_report.write_summary(summary, out_dir / "summary.json")
     table = bench_report.markdown_table(summary)
     (out_dir / "results.md").write_text(_results_header(plan, data) + table)
@@ -111,6 +116,33 @@ def run_bench(
         written += write_plots(records, summary, out_dir)
     out.print(table)
     err.print("[dim]wrote " + ", ".join(str(p) for p in written) + "[/]")
+    return summary, plan
+
+
+def bench_modes(mode: list[str] | None, sweep: list[str] | None) -> list[Any]:
+    """The ``--mode`` and ``--sweep`` modes, each effective configuration once.
+
+    Without ``--mode`` the run has the default three (target-only, draft-only, specreason),
+    so a sweep always has its baselines; a swept mode that repeats an earlier one's
+    settings (``specreason threshold=8`` beside ``specreason``) is dropped with a note.
+    """
+    from spec_graph.bench.records import ModeSpec
+    from spec_graph.config import ReasoningConfig
+
+    given = [ModeSpec.parse(m) for m in (mode or DEFAULT_MODES)]
+    if len({m.name for m in given}) != len(given):
+        raise UserError("the same mode is given twice")
+    seen = {m.config(ReasoningConfig()).model_dump_json(): m.name for m in given}
+    modes = list(given)
+    for text in sweep or []:
+        for spec in ModeSpec.sweep(text):
+            key = spec.config(ReasoningConfig()).model_dump_json()
+            if key in seen:
+                err.print(f"[dim]{escape(spec.name)}: same settings as {escape(seen[key])}[/]")
+                continue
+            seen[key] = spec.name
+            modes.append(spec)
+    return modes
 
 
 def _gpu_preset(name: str) -> GpuCostModel:

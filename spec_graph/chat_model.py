@@ -63,9 +63,15 @@ EMBEDDED_N_CTX = 8192
 """Context of the embedded servers `EmbeddedModels.shared` starts (its default ``n_ctx``)."""
 
 
+_CHAT_CAPS = {"token_budget": 1024, "max_steps": 16, "max_step_tokens": 256}
+"""A chat turn is shorter than a competition proof: cap the chain so a reply comes fast."""
+
+
 def _chat_reasoning_defaults() -> ReasoningConfig:
-    # A chat turn is shorter than a competition proof: cap the chain so a reply comes fast.
-    return ReasoningConfig(token_budget=1024, max_steps=16, max_step_tokens=256)
+    """The env / tuned settings file's reasoning, with the chat caps where those say nothing."""
+    tuned = SpecGraphSettings().reasoning
+    caps = {k: v for k, v in _CHAT_CAPS.items() if k not in tuned.model_fields_set}
+    return tuned.with_overrides(**caps) if caps else tuned
 
 
 class SpeculativeReasoningChatModel(BaseChatModel):

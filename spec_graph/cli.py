@@ -1,9 +1,9 @@
-"""The ``spec-graph`` command: ``ask`` a question, list or fetch ``models``.
+"""The ``spec-graph`` command: ``ask`` a question, ``bench`` modes, ``tune`` the default, ``models``.
 
 Errors are one line on stderr with a non-zero exit (1 at run time, 2 for usage), never a
 traceback; progress and the live view go to stderr/stdout so ``--json`` output stays clean.
 The rich display helpers are in `spec_graph._cli_display`, the ``bench`` body in
-`spec_graph._cli_bench`.
+`spec_graph._cli_bench`, the ``tune`` body in `spec_graph._cli_tune`.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from spec_graph._cli_display import (
     out,
 )
 from spec_graph.bench.report import GPU_PRESETS
-from spec_graph.config import EndpointConfig, ReasoningConfig, SpecGraphSettings
+from spec_graph.config import EndpointConfig, ReasoningConfig, SpecGraphSettings, settings_file
 from spec_graph.embedded import (
     LOCAL_MODELS,
     LOCAL_PROFILES,
@@ -42,6 +42,7 @@ from spec_graph.errors import SpecGraphError, UserError
 from spec_graph.reasoner import SpeculativeReasoner
 from spec_graph.state import ReasoningResult
 from spec_graph.strategies import get_strategy, strategy_names
+from spec_graph.tuning import read_settings_file
 
 __all__ = ["app", "main"]
 
@@ -94,6 +95,15 @@ def _options(values: list[str] | None) -> dict[str, Any]:
             raise UserError(f"bad --option {text!r}: use KEY=VALUE, e.g. --option n=3")
         options[key.strip()] = value.strip()
     return options
+
+
+def _note_tuned() -> None:
+    """Say when the settings file of ``spec-graph tune`` shapes this run (stderr, dim)."""
+    path = settings_file()
+    if path.is_file():
+        tuned = read_settings_file(path).get("tuned") or {}
+        what = f" ({tuned['mode']}, tuned {tuned.get('at', '?')})" if "mode" in tuned else ""
+        err.print(f"[dim]settings from {escape(str(path))}{escape(what)}[/]")
 
 
 def _check_strategy(value: str | None) -> str | None:
@@ -218,6 +228,8 @@ def ask(
     if not question.strip():
         raise UserError("the question is empty")
     settings = SpecGraphSettings()
+    if not as_json:
+        _note_tuned()
     config = _reasoning_config(
         settings,
         {
@@ -269,6 +281,14 @@ def bench(
             'threshold=5" (repeatable). Default: target-only, draft-only, specreason.'
         ),
     ] = None,
+    sweep: Annotated[
+        list[str] | None,
+        typer.Option(
+            help='Modes for every combination of values, e.g. "specreason threshold=7,8,9 '
+            'gate_logprob=-0.5,-1" (repeatable; with --mode, or alone for the three defaults '
+            "plus the sweep). Named like --mode modes, so both resume from the same records."
+        ),
+    ] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="Number of questions.")] = None,
     offset: Annotated[int, typer.Option(min=0, help="Skip this many questions.")] = 0,
     seed: Annotated[int | None, typer.Option(help="Shuffle the file with this seed first.")] = None,
@@ -317,7 +337,7 @@ def bench(
 
     Modes are interleaved per question; each finished (question, mode) lands in OUT/raw.jsonl at once, and a rerun with the same settings skips it (resume). Answers are graded with math-verify.
 
-    Writes OUT/summary.json (accuracy, latency, speedup vs target-only per mode, acceptance, tokens, judge cost, per-node time, the analytic bound, GPU cost projections), OUT/results.md and PNG plots.
+    Writes OUT/summary.json (accuracy, latency, speedup vs target-only per mode, acceptance, tokens, judge cost, per-node time, the analytic bound, the accuracy-latency frontier with the quality-first choice, GPU cost projections), OUT/results.md and PNG plots (frontier.png among them).
     """
     from spec_graph._cli_bench import run_bench  # imports this module's helpers
 
@@ -325,6 +345,7 @@ def bench(
         data=data,
         out_dir=out_dir,
         mode=mode,
+        sweep=sweep,
         limit=limit,
         offset=offset,
         seed=seed,
@@ -345,6 +366,76 @@ def bench(
         target_gguf=target_gguf,
         timeout=timeout,
     )
+
+
+@app.command()
+def tune(
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            help="JSONL with question and answer per line; default: 20 bundled GSM8K problems."
+        ),
+    ] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Number of questions.")] = 10,
+    offset: Annotated[int, typer.Option(min=0, help="Skip this many questions.")] = 0,
+    mode: Annotated[
+        list[str] | None,
+        typer.Option(help="A mode to try (repeatable); default: a small sweep of every strategy."),
+    ] = None,
+    sweep: Annotated[
+        list[str] | None,
+        typer.Option(help='More modes, e.g. "specreason threshold=7,8,9" (repeatable).'),
+    ] = None,
+    tolerance: Annotated[
+        float,
+        typer.Option(min=0, help="Most accuracy points below target-only the chosen mode may be."),
+    ] = 2.0,
+    settings_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="Where to write the choice; default: $SPEC_GRAPH_SETTINGS_FILE or the "
+            "user config folder's spec-graph/settings.json."
+        ),
+    ] = None,
+    write: Annotated[
+        bool, typer.Option(help="Write the choice (--no-write: only show the frontier).")
+    ] = True,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", help="Folder for the sweep's raw records (resume) and report."),
+    ] = None,
+    profile: Annotated[
+        str | None, typer.Option(help=f"Embedded models: {', '.join(LOCAL_PROFILES)}.")
+    ] = None,
+    temperature: Annotated[
+        float, typer.Option(min=0, max=2, help="Sampling temperature of steps.")
+    ] = 0.0,
+    token_budget: Annotated[int, typer.Option(min=1, help="Token budget per chain.")] = 1024,
+    max_steps: Annotated[int, typer.Option(min=1, help="Most steps per chain.")] = 32,
+    draft_url: Annotated[str | None, typer.Option(help="Use a running draft server.")] = None,
+    draft_model: Annotated[str | None, typer.Option(help="Model name on the draft server.")] = None,
+    target_url: Annotated[str | None, typer.Option(help="Use a running target server.")] = None,
+    target_model: Annotated[
+        str | None, typer.Option(help="Model name on the target server.")
+    ] = None,
+    draft_gguf: Annotated[Path | None, typer.Option(help="Embedded draft GGUF file.")] = None,
+    target_gguf: Annotated[Path | None, typer.Option(help="Embedded target GGUF file.")] = None,
+    timeout: Annotated[float, typer.Option(min=1, help="Seconds per server request.")] = 300.0,
+) -> None:
+    """Choose the default configuration on YOUR hardware and models, quality first.
+
+    Runs a small sweep (target-only, draft-only and several settings of every strategy) on your servers, draws the accuracy-latency frontier, and picks the fastest speculative mode at most --tolerance points less accurate than target-only (if none is, the most accurate one, and says so). The choice goes to a settings file that ask, bench, the chat model and SpecGraphSettings read; flags and SPEC_GRAPH_ env vars still win over it.
+    """
+    from spec_graph._cli_tune import run_tune
+
+    run_tune(
+        data=data, limit=limit, offset=offset, mode=mode, sweep=sweep, tolerance=tolerance,
+        settings_path=settings_file, write=write, out_dir=out_dir, profile=profile,
+        temperature=temperature, token_budget=token_budget, max_steps=max_steps,
+        draft_url=draft_url, draft_model=draft_model, target_url=target_url,
+        target_model=target_model, draft_gguf=draft_gguf, target_gguf=target_gguf,
+        timeout=timeout,
+    )  # fmt: skip
 
 
 @app.command()

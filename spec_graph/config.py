@@ -9,8 +9,10 @@ line or the ``--json`` output.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any, Literal
 
+import platformdirs
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -20,7 +22,12 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    JsonConfigSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 __all__ = [
     "EndpointConfig",
@@ -30,7 +37,22 @@ __all__ = [
     "ScoreMethod",
     "ServerKind",
     "SpecGraphSettings",
+    "settings_file",
 ]
+
+SETTINGS_FILE_ENV = "SPEC_GRAPH_SETTINGS_FILE"
+
+
+def settings_file() -> Path:
+    """Where `spec-graph tune` writes, and every command reads, the tuned settings.
+
+    ``$SPEC_GRAPH_SETTINGS_FILE`` when set, else ``settings.json`` in the user config folder
+    (``~/.config/spec-graph`` on Linux). A missing file is simply no settings.
+    """
+    given = os.environ.get(SETTINGS_FILE_ENV)
+    if given:
+        return Path(given).expanduser()
+    return Path(platformdirs.user_config_dir("spec-graph")) / "settings.json"
 
 
 JudgeName = Literal["specreason", "yesno", "inline", "reviewer", "likelihood"]
@@ -193,7 +215,9 @@ class _RoleEndpoint(BaseModel):
 
 
 class SpecGraphSettings(BaseSettings):
-    """Settings from env vars (``SPEC_GRAPH_...``, nested with ``__``) and code.
+    """Settings from code, env vars (``SPEC_GRAPH_...``, ``__`` nests) and the settings file.
+
+    Precedence in that order; the file (`settings_file`) is what ``spec-graph tune`` wrote.
 
     Examples: ``SPEC_GRAPH_PROFILE=tiny``, ``SPEC_GRAPH_TARGET__BASE_URL=http://gpu:8000/v1``,
     ``SPEC_GRAPH_TARGET__MODEL=Qwen/QwQ-32B``, ``SPEC_GRAPH_REASONING__THRESHOLD=8``, and the
@@ -209,6 +233,23 @@ class SpecGraphSettings(BaseSettings):
     draft: _RoleEndpoint = _RoleEndpoint()
     target: _RoleEndpoint = _RoleEndpoint()
     reasoning: ReasoningConfig = Field(default_factory=ReasoningConfig)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Code beats env vars, env vars beat the tuned settings file, which beats defaults."""
+        path = settings_file()
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if path.is_file():
+            given = getattr(init_settings, "init_kwargs", {})
+            sources.append(_SettingsFile(settings_cls, path, code_reasoning="reasoning" in given))
+        return tuple(sources)
 
     @model_validator(mode="after")
     def _keys_from_env(self) -> SpecGraphSettings:
@@ -230,3 +271,37 @@ class SpecGraphSettings(BaseSettings):
             api_key=given.api_key,
             server=given.server,
         )
+
+
+class _SettingsFile(JsonConfigSettingsSource):
+    """The tuned settings file; a broken one is a clear error naming the file, not a trace.
+
+    Sources are merged key by key, which is right for single fields (an env var changes the
+    threshold and keeps the tuned strategy) but wrong for a strategy's options, which only
+    make sense with their strategy: a ``reasoning`` given in code replaces the file's, and
+    another strategy from an env var drops the file's options.
+    """
+
+    def __init__(
+        self, settings_cls: type[BaseSettings], path: Path, *, code_reasoning: bool = False
+    ) -> None:
+        self._code_reasoning = code_reasoning
+        try:
+            super().__init__(settings_cls, json_file=path)
+        except ValueError as e:  # json.JSONDecodeError is a ValueError
+            from spec_graph.errors import UserError
+
+            msg = f"settings file {path} is not valid JSON ({e}); fix or delete it"
+            raise UserError(msg) from None
+
+    def __call__(self) -> dict[str, Any]:
+        data = super().__call__()
+        reasoning = data.get("reasoning")
+        if not isinstance(reasoning, dict):
+            return data
+        if self._code_reasoning:
+            return {k: v for k, v in data.items() if k != "reasoning"}
+        env_strategy = os.environ.get("SPEC_GRAPH_REASONING__STRATEGY")
+        if env_strategy is not None and env_strategy != reasoning.get("strategy"):
+            data["reasoning"] = {k: v for k, v in reasoning.items() if k != "options"}
+        return data

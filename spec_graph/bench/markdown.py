@@ -1,4 +1,4 @@
-"""GitHub markdown tables of a `RunSummary`: per-mode results, bounds and GPU projections."""
+"""GitHub markdown tables of a `RunSummary`: per-mode results, bounds, frontier, projections."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING
 from spec_graph.bench.projection import _ratio
 
 if TYPE_CHECKING:  # report re-exports markdown_table, so it is imported for types only
+    from spec_graph.bench.frontier import Frontier
     from spec_graph.bench.report import RunSummary
 
-__all__ = ["markdown_table"]
+__all__ = ["frontier_lines", "markdown_table"]
 
 
 def _fmt(value: float | None, spec: str, suffix: str = "") -> str:
@@ -93,6 +94,8 @@ def markdown_table(summary: RunSummary) -> str:
                 for b in summary.bounds
             ),
         )
+    if summary.frontier is not None:
+        lines += ["", *frontier_lines(summary.frontier)]
     if summary.projections:
         lines += ["", "Projection to other GPUs (a cost model, not a measurement):", ""]
         lines += _table(
@@ -112,3 +115,37 @@ def markdown_table(summary: RunSummary) -> str:
         sources = {p.gpu: p.source for p in summary.projections}
         lines += ["", *(f"- {gpu}: {source}" for gpu, source in sources.items())]
     return "\n".join(lines) + "\n"
+
+
+def frontier_lines(frontier: Frontier) -> list[str]:
+    """The frontier as a table (every mode, fastest first) and the chosen default in words."""
+    points = sorted(frontier.points, key=lambda p: (-p.speedup, -p.accuracy, p.mode))
+    lines = [
+        f"Accuracy-latency frontier (baseline {frontier.baseline}, "
+        f"{_pct(frontier.baseline_accuracy)}); **bold** = on the frontier:",
+        "",
+    ]
+    lines += _table(
+        ["mode", "accuracy", "Δ acc (pts)", "speedup", "questions"],
+        (
+            [
+                f"**{p.mode}**" if p.on_frontier else p.mode,
+                _pct(p.accuracy),
+                f"{(p.accuracy - frontier.baseline_accuracy) * 100:+.1f}",
+                f"{p.speedup:.2f}x",
+                str(p.questions),
+            ]
+            for p in points
+        ),
+    )
+    choice = frontier.choice
+    if choice is not None:
+        verdict = "meets" if choice.meets_quality else "does NOT meet"
+        lines += [
+            "",
+            f"Chosen (quality first): `{choice.mode}`: {_pct(choice.accuracy)} "
+            f"({choice.accuracy_delta_points:+.1f} pts), {choice.speedup:.2f}x; {choice.rule}; "
+            f"it {verdict} the rule 'at most {frontier.tolerance_points:g} points below "
+            f"{frontier.baseline}'.",
+        ]
+    return lines

@@ -56,6 +56,45 @@ def _accuracy_vs_latency(summary: RunSummary, path: Path) -> Path | None:
     return _save(fig, path)
 
 
+def _frontier(summary: RunSummary, path: Path) -> Path | None:
+    """Accuracy against speedup, the Pareto frontier drawn as a staircase, the choice ringed."""
+    frontier = summary.frontier
+    if frontier is None:
+        return None
+    fig = _figure(7, 5)
+    ax = fig.add_subplot()
+    for p in frontier.points:
+        ax.scatter([p.speedup], [p.accuracy * 100], color="C0" if p.on_frontier else "0.6")
+        ax.annotate(
+            p.mode, (p.speedup, p.accuracy * 100), textcoords="offset points",
+            xytext=(5, 4), fontsize=7,
+        )  # fmt: skip
+    on = sorted((p for p in frontier.points if p.on_frontier), key=lambda p: p.speedup)
+    ax.step(
+        [p.speedup for p in on], [p.accuracy * 100 for p in on], where="post", color="C0",
+        label="frontier (Pareto-optimal)",
+    )  # fmt: skip
+    floor = (frontier.baseline_accuracy * 100) - frontier.tolerance_points
+    ax.axhline(
+        floor,
+        color="C3",
+        linestyle=":",
+        label=f"{frontier.baseline} - {frontier.tolerance_points:g} pts",
+    )
+    ax.axvline(1.0, color="0.5", linestyle="--", linewidth=0.8)
+    if frontier.choice is not None:
+        c = frontier.choice
+        ax.scatter([c.speedup], [c.accuracy * 100], s=180, facecolors="none", edgecolors="C3",
+                   label=f"chosen: {c.mode}")  # fmt: skip
+    ax.set_xlabel(f"speedup vs {frontier.baseline} (x)")
+    ax.set_ylabel("accuracy (%)")
+    ax.margins(0.15)
+    ax.set_title("Accuracy-latency frontier")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="lower left")
+    return _save(fig, path)
+
+
 def _node_time(summary: RunSummary, path: Path) -> Path | None:
     modes = [m for m in summary.modes if m.draft_s is not None]
     if not modes:
@@ -120,6 +159,7 @@ def write_plots(
     """
     written = [
         _accuracy_vs_latency(summary, out_dir / "accuracy_vs_latency.png"),
+        _frontier(summary, out_dir / "frontier.png"),
         _node_time(summary, out_dir / "node_time.png"),
         _judge_scores(records, out_dir / "judge_scores.png"),
     ]

@@ -7,6 +7,7 @@ a rerun with the same settings skips every (question, mode) already in it (resum
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import shlex
 from pathlib import Path
@@ -65,6 +66,27 @@ class ModeSpec(BaseModel):
         spec = cls(name=name, strategy=strategy.name, overrides=overrides)
         spec.config(ReasoningConfig())  # validate now, not after an hour of benchmarking
         return spec
+
+    @classmethod
+    def sweep(cls, text: str) -> list[ModeSpec]:
+        """Expand ``"STRATEGY KEY=V1,V2 [KEY2=...]"`` into one mode per combination.
+
+        ``"specreason threshold=7,8 gate_logprob=-0.5,-1"`` gives four modes, named like
+        hand-written ones (``"specreason threshold=7 gate_logprob=-0.5"``), so a sweep and
+        ``--mode`` flags resume from the same raw records.
+        """
+        parts = shlex.split(text)
+        if not parts:
+            raise UserError("empty sweep")
+        axes: list[list[str]] = []
+        for part in parts[1:]:
+            key, sep, values = part.partition("=")
+            choices = [v for v in values.split(",") if v]
+            if not sep or not choices:
+                raise UserError(f"bad sweep axis {part!r} in {text!r}: use KEY=V1,V2,...")
+            axes.append([f"{key}={v}" for v in choices])
+        combos = itertools.product(*axes) if axes else [()]
+        return [cls.parse(shlex.join([parts[0], *combo])) for combo in combos]
 
     def config(self, base: ReasoningConfig) -> ReasoningConfig:
         """``base`` with this mode's strategy and overrides applied (validated)."""

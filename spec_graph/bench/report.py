@@ -23,6 +23,7 @@ from statistics import fmean
 
 from pydantic import BaseModel, Field
 
+from spec_graph.bench.frontier import Frontier, frontier_of
 from spec_graph.bench.markdown import markdown_table
 from spec_graph.bench.projection import (
     GPU_PRESETS,
@@ -142,6 +143,9 @@ class RunSummary(BaseModel):
     modes: list[ModeSummary]
     bounds: list[Bound] = Field(default_factory=list)
     projections: list[Projection] = Field(default_factory=list)
+    frontier: Frontier | None = None
+    """Accuracy vs speedup of every mode, the Pareto-optimal ones and the quality-first
+    choice (`spec_graph.bench.frontier`); None without the baseline mode."""
 
     def get(self, mode: str) -> ModeSummary | None:
         """The summary of ``mode``, or None when the run has no such mode."""
@@ -264,11 +268,13 @@ def summarize_run(
     records: Iterable[QuestionRecord],
     baseline: str = "target-only",
     costs: Iterable[GpuCostModel] | None = None,
+    tolerance_points: float = 2.0,
 ) -> RunSummary:
     """Summarise every mode (first-seen order) against ``baseline``.
 
     Bounds are added for each mode with judge calls; projections for each non-baseline mode
-    at each of ``costs`` (default: `GPU_PRESETS`), so one call gives the whole report.
+    at each of ``costs`` (default: `GPU_PRESETS`); the frontier and the quality-first choice
+    (at most ``tolerance_points`` below the baseline), so one call gives the whole report.
     """
     records = list(records)
     groups = _by_mode(records)
@@ -279,6 +285,12 @@ def summarize_run(
         for m, recs in groups.items()
     ]
     summary = RunSummary(baseline=baseline, questions=len({r.id for r in records}), modes=modes)
+    if base is not None:
+        summary.frontier = frontier_of(
+            [(m.mode, m.accuracy, m.speedup, m.questions) for m in modes],
+            baseline,
+            tolerance_points,
+        )
     for m in modes:
         bound = analytic_bound(summary, m.mode)
         if bound is not None:

@@ -304,7 +304,12 @@ def test_summary_json_has_per_mode_speedup(records, tmp_path):
 def test_write_plots_creates_pngs(records, tmp_path):
     paths = write_plots(records, summarize_run(records), tmp_path)
     names = {p.name for p in paths}
-    assert names == {"accuracy_vs_latency.png", "node_time.png", "judge_scores.png"}
+    assert names == {
+        "accuracy_vs_latency.png",
+        "frontier.png",
+        "node_time.png",
+        "judge_scores.png",
+    }
     for p in paths:
         assert p.exists()
         assert p.stat().st_size > 0
@@ -313,7 +318,7 @@ def test_write_plots_creates_pngs(records, tmp_path):
 def test_write_plots_skips_judge_scores_without_judged_steps(records, tmp_path):
     plain = [r for r in records if r.mode != SPEC]
     paths = write_plots(plain, summarize_run(plain), tmp_path)
-    assert {p.name for p in paths} == {"accuracy_vs_latency.png", "node_time.png"}
+    assert {p.name for p in paths} == {"accuracy_vs_latency.png", "frontier.png", "node_time.png"}
 
 
 def test_concurrency_plot(tmp_path):
