@@ -52,6 +52,7 @@ def run_bench(
     timeout: float,
     tolerance_points: float = 2.0,
     settings: SpecGraphSettings | None = None,
+    target_speculation: bool = False,
 ) -> tuple[Any, Any] | None:
     """Run ``spec-graph bench`` with its options (see `spec_graph.cli.bench`).
 
@@ -86,6 +87,7 @@ def run_bench(
         # embedded servers: a slot per question in flight, and per draft of SCoT / best-of-n
         parallel=max([2, *(levels or [])]),
         slots=max([2, *(levels or [])]) * max(m.width() for m in modes),
+        target_speculation=target_speculation,
     )
     out_dir.mkdir(parents=True, exist_ok=True)
     try:

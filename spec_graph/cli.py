@@ -129,6 +129,7 @@ def _servers(
     quiet: bool = False,
     parallel: int = 2,
     slots: int | None = None,
+    target_speculation: bool = False,
 ) -> ModelServers:
     """The servers for a command: given URLs, embedded servers (with progress bars) for the rest."""
     return ModelServers(
@@ -141,6 +142,7 @@ def _servers(
         slots=slots,
         progress=_DownloadProgress(),
         on_start=None if quiet else lambda message: err.print(f"[dim]{escape(message)}[/]"),
+        target_speculation=target_speculation,
     )
 
 
@@ -201,6 +203,15 @@ def ask(
         float | None, typer.Option(min=0, max=2, help="Sampling temperature of both models.")
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Sampling seed.")] = None,
+    draft_tokens: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            max=64,
+            help="Token-level speculative decoding in the embedded target: the draft model "
+            "proposes up to N tokens per verification (same greedy output; slower on CPUs).",
+        ),
+    ] = None,
     draft_url: Annotated[
         str | None, typer.Option(help="Use a running draft server (OpenAI API base URL).")
     ] = None,
@@ -243,6 +254,9 @@ def ask(
         },
         {"temperature": temperature, "seed": seed},
     )
+    if draft_tokens is not None:
+        target_sampling = config.target_sampling.model_copy(update={"draft_tokens": draft_tokens})
+        config = config.with_overrides(target_sampling=target_sampling.model_dump())
     servers = _servers(
         settings,
         profile,
@@ -251,6 +265,7 @@ def ask(
         timeout,
         quiet=as_json,
         slots=max(2, *(int(config.options.get(key) or 0) for key in ("n", "k"))),
+        target_speculation=config.target_sampling.draft_tokens > 0,
     )
     try:
         with servers:
@@ -323,6 +338,13 @@ def bench(
         ),
     ] = None,
     plots: Annotated[bool, typer.Option(help="Write PNG plots.")] = True,
+    target_speculation: Annotated[
+        bool,
+        typer.Option(
+            help="Load the draft model into the embedded target's server too, so modes can "
+            'use token-level speculative decoding ("target-only target_sampling.draft_tokens=8").'
+        ),
+    ] = False,
     draft_url: Annotated[str | None, typer.Option(help="Use a running draft server.")] = None,
     draft_model: Annotated[str | None, typer.Option(help="Model name on the draft server.")] = None,
     target_url: Annotated[str | None, typer.Option(help="Use a running target server.")] = None,
@@ -358,6 +380,7 @@ def bench(
         concurrency=concurrency,
         gpu=gpu,
         plots=plots,
+        target_speculation=target_speculation,
         draft_url=draft_url,
         draft_model=draft_model,
         target_url=target_url,

@@ -75,6 +75,12 @@ class SamplingConfig(BaseModel):
     top_p: float = Field(default=0.95, gt=0.0, le=1.0)
     seed: int | None = None
     """Passed to the server; with temperature > 0 it makes reruns comparable."""
+    draft_tokens: int = Field(default=0, ge=0, le=64)
+    """Token-level speculative decoding *inside* this model's server: a draft model proposes
+    up to this many tokens, the model verifies them in one pass (greedy output unchanged).
+    llama.cpp servers started with a draft model (``--target-speculation``) honour it per
+    request; vLLM decides at launch (``--speculative-config``), so there it is ignored.
+    0: off. On a 2-core CPU it is slower than plain decoding (docs/bounds.md)."""
 
 
 class EndpointConfig(BaseModel):
@@ -175,7 +181,8 @@ class ReasoningConfig(BaseModel):
 
         Keys that are not `ReasoningConfig` fields go to ``options`` (the strategy's own
         settings), so ``with_overrides(strategy="scot", n=3)`` works; ``options=`` given
-        explicitly is merged too.
+        explicitly is merged too. A dotted key sets one field of a sampling config
+        (``**{"target_sampling.draft_tokens": 8}``).
         """
         from spec_graph.errors import UserError
 
@@ -184,7 +191,10 @@ class ReasoningConfig(BaseModel):
             data["options"] = {}  # another strategy: its own defaults, not this one's options
         options = {**data["options"], **dict(overrides.pop("options", None) or {})}
         for key, value in overrides.items():
-            if key in ReasoningConfig.model_fields:
+            head, dot, rest = key.partition(".")
+            if dot and head in _NESTED:  # "target_sampling.draft_tokens=8" from a mode
+                data[head] = {**data[head], rest: value}
+            elif key in ReasoningConfig.model_fields:
                 data[key] = value
             else:
                 options[key] = value
@@ -194,6 +204,10 @@ class ReasoningConfig(BaseModel):
         except ValidationError as e:
             problems = "; ".join(_problem(err) for err in e.errors())
             raise UserError(f"invalid reasoning settings: {problems}") from e
+
+
+_NESTED = ("draft_sampling", "target_sampling")
+"""Fields whose own fields a dotted override key may set."""
 
 
 def _problem(error: Any) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from spec_graph.config import ReasoningConfig
+from spec_graph.config import ReasoningConfig, SamplingConfig
 from spec_graph.errors import UserError
 from spec_graph.state import RunTotals
 from spec_graph.strategies import get_strategy
@@ -34,8 +34,9 @@ class ModeSpec(BaseModel):
     """A benchmarked configuration: a registered strategy plus settings.
 
     Written on the command line as ``"specreason judge=inline threshold=5"`` or ``"scot n=3"``:
-    the strategy, then ``key=value`` settings (`ReasoningConfig` fields, or the strategy's
-    own options); the whole string is the mode's name in every output.
+    the strategy, then ``key=value`` settings (`ReasoningConfig` fields, the strategy's own
+    options, or one field of a sampling config: ``target_sampling.draft_tokens=8``); the
+    whole string is the mode's name in every output.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -55,7 +56,13 @@ class ModeSpec(BaseModel):
         overrides: dict[str, Any] = {}
         for part in parts[1:]:
             key, sep, value = part.partition("=")
-            known = key in ReasoningConfig.model_fields or key in option_names
+            head, dot, rest = key.partition(".")
+            nested = dot and head in ("draft_sampling", "target_sampling")
+            known = (
+                key in ReasoningConfig.model_fields
+                or key in option_names
+                or (nested and rest in SamplingConfig.model_fields)
+            )
             if not sep or not known or key in ("strategy", "options"):
                 raise UserError(
                     f"bad setting {part!r} in mode {text!r}: use KEY=VALUE with a reasoning "

@@ -102,13 +102,17 @@ class RunPlan(BaseModel):
     warmup: bool = True
 
     def key(self, mode: ModeSpec) -> str:
-        """Records of this mode are reusable when models and effective settings match."""
+        """Records of this mode are reusable when models and effective settings match.
+
+        Settings added after records were written leave the key unchanged while they are
+        off (``draft_tokens=0``), so adding a knob never throws away a finished sweep.
+        """
+        config = mode.config(self.base).model_dump(mode="json")
+        for role in ("draft_sampling", "target_sampling"):
+            if not config[role].get("draft_tokens"):
+                config[role].pop("draft_tokens", None)
         return settings_key(
-            {
-                "draft": self.draft_model,
-                "target": self.target_model,
-                "config": mode.config(self.base).model_dump(mode="json"),
-            }
+            {"draft": self.draft_model, "target": self.target_model, "config": config}
         )
 
 

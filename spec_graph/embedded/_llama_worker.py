@@ -29,6 +29,17 @@ def main() -> int:
     params.port = 0  # a free port, chosen by the OS
     params.use_jinja = True  # the GGUF's own chat template, with tool-call support
     params.endpoint_metrics = True  # /metrics: token counters (tests prove cancellation with them)
+    if spec.get("speculative"):  # token-level speculative decoding with a draft model
+        sd = spec["speculative"]
+        params.speculative.types = [
+            xlc.common_speculative_type.COMMON_SPECULATIVE_TYPE_DRAFT_SIMPLE
+        ]
+        params.speculative.draft.mparams.path = sd["draft_model_path"]
+        params.speculative.draft.n_max = sd["n_max"]
+        params.speculative.draft.n_min = sd["n_min"]
+        params.speculative.draft.p_min = sd["p_min"]
+        params.speculative.draft.cpuparams.n_threads = spec["n_threads"]
+        params.speculative.draft.cpuparams_batch.n_threads = spec["n_threads"]
     server = xlc.Server(params)
     sys.stdout.write(json.dumps({"base_url": server.listening_address + "/v1"}) + "\n")
     sys.stdout.flush()

@@ -22,7 +22,7 @@ from spec_graph.config import EndpointConfig
 from spec_graph.embedded.fetch import fetch_model
 from spec_graph.embedded.models import LOCAL_MODELS, ProgressCallback
 from spec_graph.embedded.profiles import get_profile
-from spec_graph.embedded.server import LlamaServer, LlamaServerConfig
+from spec_graph.embedded.server import DraftSpeculation, LlamaServer, LlamaServerConfig
 from spec_graph.errors import UserError
 
 __all__ = ["CTX_PER_CHAIN", "ROLES", "EmbeddedModels", "ModelServers", "server_threads"]
@@ -46,6 +46,9 @@ class EmbeddedModels:
         n_parallel: requests each server runs at once (slots); more only queue.
         n_threads: CPU threads per server (default: all cores). Two busy servers on the same
             cores thrash (llama.cpp's threads spin); give each half when both run at once.
+        target_speculation: also load the draft model into the target's server, for
+            token-level speculative decoding; requests opt in per call with
+            ``SamplingConfig.draft_tokens`` (off by default: slower on CPUs).
     """
 
     def __init__(
@@ -60,6 +63,7 @@ class EmbeddedModels:
         n_parallel: int = 2,
         n_threads: int | None = None,
         roles: Sequence[str] = ROLES,
+        target_speculation: bool = False,
     ) -> None:
         self.profile = get_profile(profile)
         unknown = set(roles) - set(ROLES)
@@ -72,7 +76,8 @@ class EmbeddedModels:
         self._n_ctx = n_ctx
         self._n_parallel = n_parallel
         self._n_threads = n_threads
-        self._servers: dict[Path, LlamaServer] = {}
+        self._target_speculation = target_speculation
+        self._servers: dict[tuple[Path, bool], LlamaServer] = {}
         self._endpoints: dict[str, EndpointConfig] = {}
 
     @classmethod
@@ -105,17 +110,24 @@ class EmbeddedModels:
         try:
             for role in self.roles:
                 path = self.model_path(role).resolve()
-                if path not in self._servers:
+                speculative = None
+                if role == "target" and self._target_speculation:
+                    speculative = DraftSpeculation(
+                        draft_model_path=self.model_path("draft").resolve()
+                    )
+                key = (path, speculative is not None)
+                if key not in self._servers:
                     config = LlamaServerConfig(
                         model_path=path,
                         n_ctx=self._n_ctx,
                         n_parallel=self._n_parallel,
+                        speculative=speculative,
                         **({"n_threads": self._n_threads} if self._n_threads else {}),
                     )
-                    self._servers[path] = LlamaServer(config)
-                    self._servers[path].start()
+                    self._servers[key] = LlamaServer(config)
+                    self._servers[key].start()
                 self._endpoints[role] = EndpointConfig(
-                    base_url=self._servers[path].base_url, model=path.stem, server="llamacpp"
+                    base_url=self._servers[key].base_url, model=path.stem, server="llamacpp"
                 )
         except BaseException:
             self.close()
@@ -198,6 +210,8 @@ class ModelServers:
             entered while the models are fetched and started (e.g. a live progress bar).
         on_start: called with a one-line message just before embedded servers are started.
         cache_dir: the model cache (default: `default_cache_dir`).
+        target_speculation: load the draft model into the embedded target's server too
+            (token-level speculative decoding, per request ``SamplingConfig.draft_tokens``).
 
     Example:
         >>> with ModelServers("tiny") as servers:  # doctest: +SKIP
@@ -217,6 +231,7 @@ class ModelServers:
         progress: ProgressHook | None = None,
         on_start: Callable[[str], None] | None = None,
         cache_dir: Path | None = None,
+        target_speculation: bool = False,
     ) -> None:
         self.profile = get_profile(profile)
         self._given = {"draft": draft, "target": target}
@@ -233,6 +248,7 @@ class ModelServers:
             "n_parallel": parallel,
             "n_ctx": max(8192, parallel * CTX_PER_CHAIN),
             **({"n_threads": threads} if threads else {}),
+            **({"target_speculation": True} if target_speculation else {}),
         }
         """`EmbeddedModels` keywords: slots, context and threads of each embedded server."""
         self._embedded: EmbeddedModels | None = None

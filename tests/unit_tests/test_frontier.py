@@ -52,7 +52,9 @@ def test_choose_fastest_within_tolerance():
 def test_choose_exactly_at_the_tolerance_qualifies():
     points = [_p("specreason", 0.68, 1.2), _p("scot n=2", 0.70, 0.9)]
     choice = choose(points, baseline_accuracy=0.70, tolerance_points=2.0)
-    assert choice is not None and choice.mode == "specreason" and choice.meets_quality
+    assert choice is not None
+    assert choice.mode == "specreason"
+    assert choice.meets_quality
 
 
 def test_choose_most_accurate_when_none_qualifies():
@@ -72,7 +74,8 @@ def test_choose_most_accurate_when_none_qualifies():
 def test_choose_breaks_ties_by_speed_then_name():
     points = [_p("scot n=2", 0.5, 0.9), _p("handoff", 0.5, 0.9), _p("specreason", 0.5, 0.8)]
     choice = choose(points, baseline_accuracy=0.9)
-    assert choice is not None and choice.mode == "handoff"
+    assert choice is not None
+    assert choice.mode == "handoff"
 
 
 def test_choose_without_speculative_modes_is_none():
@@ -89,11 +92,14 @@ def test_frontier_of_a_run_marks_points_and_needs_the_baseline():
     )
     assert frontier.frontier == ["draft-only", "target-only"]
     by_mode = {p.mode: p for p in frontier.points}
-    assert by_mode["target-only"].speedup == 1.0 and by_mode["target-only"].on_frontier
+    assert by_mode["target-only"].speedup == 1.0
+    assert by_mode["target-only"].on_frontier
     assert not by_mode["specreason"].on_frontier
-    assert frontier.choice is not None and frontier.choice.mode == "specreason"
+    assert frontier.choice is not None
+    assert frontier.choice.mode == "specreason"
     lines = "\n".join(frontier_lines(frontier))
-    assert "**draft-only**" in lines and "does NOT meet" in lines
+    assert "**draft-only**" in lines
+    assert "does NOT meet" in lines
     with pytest.raises(UserError, match="baseline"):
         frontier_of([("specreason", 0.5, 0.5, 20)])
 
