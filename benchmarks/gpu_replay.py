@@ -11,7 +11,11 @@ is accepted. So this script splits the two:
    draft, which SCoT and best-of-n run in batches), a prefill of N new tokens on top of a
    cached context, and the judge's one-token call (a prefill of N new tokens whose next-token
    logits are read back). Weights are random: the latency of dense bf16 kernels does not depend
-   on their values (the logits are checked to be finite, so no NaN path is timed).
+   on their values (the logits are checked to be finite, so no NaN path is timed). Decode is
+   eager by default: that includes transformers' Python and kernel-launch cost per layer,
+   which on a GPU can dominate a 1.5B model's step (a server with CUDA graphs pays far less),
+   so eager numbers err slow for the draft; ``--compile`` also times decode under
+   ``torch.compile`` (CUDA graphs) and the replay then uses those numbers.
 2. ``replay``: pure Python. Reads the raw records of a CPU ``spec-graph bench`` run (one per
    question and mode: real step sources, judge verdicts, token and prompt counts of the small
    pair) and charges every call at the measured latencies. See `replay_record` for exactly
@@ -154,8 +158,9 @@ class MeasureSettings:
     uses the compiled numbers. Off by default: eager always works, compiling may take minutes."""
     cpu_threads: int = 1
     """Torch threads on ``--device cpu`` (one: steady timings on a shared machine)."""
-    max_seconds: float = 900.0
-    """Past this, every remaining point is timed once after one warm-up (marked truncated)."""
+    max_seconds: float = 420.0
+    """Past this, every remaining point is timed once after one warm-up (marked truncated);
+    the default leaves a 10-minute device command room for imports and building the models."""
     seed: int = 0
 
     @property
@@ -438,6 +443,8 @@ def _measure_model(
     with torch.no_grad():  # not inference_mode: torch.compile's CUDA graphs dislike it
         result.update(_time_model(runner, role, settings, clock))
     del runner, model
+    if settings.compile:
+        torch._dynamo.reset()  # compiled graphs hold the model: free it before the next one
     gc.collect()
     if device.startswith("cuda"):
         torch.cuda.empty_cache()
@@ -710,6 +717,16 @@ def replay_record(
     return seconds
 
 
+def caveats(mode: str) -> list[str]:
+    """Settings in a mode's name that the replay does not model (shown beside its row)."""
+    found = []
+    if "draft_tokens=" in mode:
+        found.append("token-level speculative decoding replayed as plain decode (errs slow)")
+    if re.search(r"\bpipeline=(true|1|yes|on)\b", mode, re.IGNORECASE):
+        found.append("pipelined drafting replayed without overlap (errs slow)")
+    return found
+
+
 def _finished(record: Mapping[str, Any]) -> bool:
     return (
         record.get("error") is None and record.get("wall_s", 0) > 0 and bool(record.get("totals"))
@@ -769,6 +786,7 @@ def replay(
             "cpu_mean_wall_s": cpu_s,
             "cpu_speedup": None,
             "mean_components_s": {c: statistics.fmean(x[c] for x in replayed) for c in COMPONENTS},
+            "caveats": caveats(mode),
         }
         if base:
             base_replay = statistics.fmean(
@@ -823,6 +841,9 @@ def to_markdown(result: Mapping[str, Any]) -> str:
             + " | ".join(f"{c[k]:.3f}" for k in COMPONENTS)
             + " |"
         )
+    noted = [(m["mode"], c) for m in result["modes"] for c in m.get("caveats", [])]
+    if noted:
+        lines += ["", *(f"- `{mode}`: {c}" for mode, c in noted)]
     lat = result.get("latencies") or {}
     if lat.get("models"):
         lines += [

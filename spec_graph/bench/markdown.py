@@ -51,7 +51,7 @@ def markdown_table(summary: RunSummary) -> str:
             "target-written",
             "judge calls/q",
             "judge s/call",
-            "AUROC",
+            "AUROC [95% CI]",
         ],
         (
             [
@@ -68,7 +68,12 @@ def markdown_table(summary: RunSummary) -> str:
                 _pct(_ratio(m.target_steps_total, m.steps_total), ".0f"),
                 _fmt(m.judge_calls_per_question, ".1f"),
                 _fmt(m.judge_s_per_call, ".3f"),
-                _fmt(m.judge_auroc, ".2f"),
+                _fmt(m.judge_auroc, ".2f")
+                + (
+                    f" [{m.judge_auroc_interval[0]:.2f}, {m.judge_auroc_interval[1]:.2f}]"
+                    if m.judge_auroc_interval
+                    else ""
+                ),
             ]
             for m in summary.modes
         ),

@@ -35,7 +35,7 @@ from spec_graph.bench.projection import (
     projected_seconds,
 )
 from spec_graph.bench.records import QuestionRecord
-from spec_graph.bench.stats import auroc, percentile
+from spec_graph.bench.stats import auroc, auroc_interval, percentile
 from spec_graph.errors import SpecGraphError
 from spec_graph.state import RunTotals
 
@@ -107,6 +107,9 @@ class ModeSummary(BaseModel):
     """Mean tokens of the steps the target wrote (the final answer excluded)."""
     judged_steps: int = 0
     judge_auroc: float | None = None
+    judge_auroc_interval: tuple[float, float] | None = None
+    """95% bootstrap interval of ``judge_auroc``, resampling questions (steps of a question
+    share its label)."""
     judged_steps_total: int = 0
     """Judged steps over all questions (for SCoT: one selection per question)."""
     gated_steps_total: int = 0
@@ -185,15 +188,27 @@ def _speedup(
     return ratio, len(common)
 
 
-def _judge_auroc(records: Sequence[QuestionRecord]) -> tuple[float | None, int]:
+def judged_steps(
+    records: Sequence[QuestionRecord],
+) -> tuple[list[float], list[bool], list[str]]:
+    """Every judged step's score, its question's correctness and the question id."""
     scores: list[float] = []
     labels: list[bool] = []
+    ids: list[str] = []
     for r in records:
         for s in r.steps:
             if s.judged:
                 scores.append(UNSCORED if s.score is None else s.score)
                 labels.append(_is_correct(r))
-    return auroc(scores, labels), len(scores)
+                ids.append(r.id)
+    return scores, labels, ids
+
+
+def _judge_auroc(
+    records: Sequence[QuestionRecord],
+) -> tuple[float | None, tuple[float, float] | None, int]:
+    scores, labels, ids = judged_steps(records)
+    return auroc(scores, labels), auroc_interval(scores, labels, ids), len(scores)
 
 
 def _summarize_mode(
@@ -210,7 +225,7 @@ def _summarize_mode(
     totals: list[RunTotals] = [r.totals for r in records if r.totals is not None]
     walled = [(r.wall_s, r.totals) for r in records if r.totals is not None]
     speedup, speedup_questions = _speedup(records, base)
-    score_auroc, judged_steps = _judge_auroc(records)
+    score_auroc, score_interval, n_judged = _judge_auroc(records)
     target_step_tokens = [s.tokens for r in records for s in r.steps if s.source == "target"]
 
     def total(field: str) -> float:
@@ -255,8 +270,9 @@ def _summarize_mode(
             total("draft_tokens"), total("draft_steps") + total("rejected_steps")
         ),
         target_tokens_per_target_step=_mean(target_step_tokens),
-        judged_steps=judged_steps,
+        judged_steps=n_judged,
         judge_auroc=score_auroc,
+        judge_auroc_interval=score_interval,
         judged_steps_total=int(total("judged_steps")),
         gated_steps_total=int(total("gated_steps")),
         target_steps_total=int(total("target_steps")),

@@ -329,3 +329,24 @@ def test_concurrency_plot(tmp_path):
     ]
     path = write_concurrency_plot(rows, tmp_path / "concurrency.png")
     assert path.stat().st_size > 0
+
+
+def test_auroc_rank_form_matches_hand_counts_with_ties():
+    from spec_graph.bench.stats import auroc
+
+    # good {3, 2}, bad {1, 2}: 3>1, 3>2, 2>1 win, 2=2 half -> 3.5 / 4
+    assert auroc([3, 1, 2, 2], [True, False, True, False]) == pytest.approx(0.875)
+    assert auroc([5, 5, 5], [True, False, True]) == pytest.approx(0.5)
+    assert auroc([1, 2], [True, True]) is None
+
+
+def test_auroc_interval_resamples_questions_and_brackets_the_estimate():
+    from spec_graph.bench.stats import auroc, auroc_interval
+
+    scores = [9, 8, 9, 2, 3, 7, 1, 8, 6, 2, 9, 4]
+    labels = [True, True, True, False, False, True, False, True, False, False, True, False]
+    groups = [i // 2 for i in range(len(scores))]  # two steps per question
+    low, high = auroc_interval(scores, labels, groups, resamples=500)
+    assert 0.0 <= low <= auroc(scores, labels) <= high <= 1.0
+    assert auroc_interval(scores, labels, groups, resamples=500) == (low, high)  # seeded
+    assert auroc_interval([1, 2], [True, False], ["q", "q"]) is None  # one question only
