@@ -24,6 +24,7 @@ from spec_graph.bench.records import ModeSpec, QuestionRecord, read_records
 from spec_graph.bench.report import UNSCORED
 from spec_graph.bench.stats import auroc, auroc_interval
 from spec_graph.config import ReasoningConfig
+from spec_graph.errors import UserError
 
 KEPT = 9.0
 """Score given to a step the confidence gate kept without asking the judge."""
@@ -31,7 +32,10 @@ KEPT = 9.0
 
 def _group(record: QuestionRecord) -> tuple[str, bool] | None:
     """(judge formulation, gated) of a SpecReason mode; None for other strategies."""
-    spec = ModeSpec.parse(record.mode)
+    try:
+        spec = ModeSpec.parse(record.mode)
+    except UserError:  # a strategy registered only by the run that wrote the record
+        return None
     if spec.strategy != "specreason":
         return None
     config = spec.config(ReasoningConfig())
@@ -52,7 +56,7 @@ def rows(records: list[QuestionRecord]) -> list[dict[str, object]]:
                 continue
             scores.append(KEPT if gated else (UNSCORED if step.score is None else step.score))
             labels.append(r.correct)
-            ids.append(f"{r.mode}|{r.id}")  # a question of one mode is one resampling unit
+            ids.append(r.id)  # a question (over all its modes) is one resampling unit
     out: list[dict[str, object]] = []
     for (judge, gated), (scores, labels, ids) in sorted(pooled.items()):
         interval = auroc_interval(scores, labels, ids)

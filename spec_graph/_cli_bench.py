@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.markup import escape
@@ -18,9 +18,12 @@ from rich.table import Table
 from spec_graph._cli_display import err, out
 from spec_graph.bench.report import GPU_PRESETS, GpuCostModel
 from spec_graph.cli import _reasoning_config, _servers
-from spec_graph.config import SpecGraphSettings
+from spec_graph.config import ReasoningConfig, SpecGraphSettings, settings_file
 from spec_graph.errors import UserError
 from spec_graph.reasoner import SpeculativeReasoner
+
+if TYPE_CHECKING:
+    from spec_graph.bench.records import ModeSpec
 
 DEFAULT_MODES = ("target-only", "draft-only", "specreason")
 
@@ -63,8 +66,7 @@ def run_bench(
     from spec_graph.bench import report as bench_report
     from spec_graph.bench.runner import RunPlan, load_items
 
-    settings = settings or SpecGraphSettings()
-    modes = bench_modes(mode, sweep)
+    settings = settings or SpecGraphSettings.untuned()
     costs = [_gpu_preset(name) for name in gpu] if gpu else list(GPU_PRESETS.values())
     levels = _levels(concurrency) if concurrency else None
     base = _reasoning_config(
@@ -77,6 +79,7 @@ def run_bench(
         },
         {"temperature": temperature},
     )
+    modes = bench_modes(mode, sweep, base)
     items = load_items(data, limit=limit, offset=offset, seed=seed)
     servers = _servers(
         settings,
@@ -121,24 +124,42 @@ def run_bench(
     return summary, plan
 
 
-def bench_modes(mode: list[str] | None, sweep: list[str] | None) -> list[Any]:
+def default_modes() -> tuple[str, ...]:
+    """The modes of a run without ``--mode``: target-only, draft-only and the default.
+
+    The default is the tuned mode when the settings file has one (``spec-graph tune``),
+    else specreason.
+    """
+    from spec_graph.tuning import read_settings_file
+
+    tuned = read_settings_file(settings_file()).get("tuned") or {}
+    mode = tuned.get("mode")
+    if isinstance(mode, str) and mode not in DEFAULT_MODES:
+        err.print(f"[dim]default modes include {escape(mode)}, tuned in {settings_file()}[/]")
+        return (*DEFAULT_MODES[:2], mode)
+    return DEFAULT_MODES
+
+
+def bench_modes(
+    mode: list[str] | None, sweep: list[str] | None, base: ReasoningConfig | None = None
+) -> list[ModeSpec]:
     """The ``--mode`` and ``--sweep`` modes, each effective configuration once.
 
-    Without ``--mode`` the run has the default three (target-only, draft-only, specreason),
-    so a sweep always has its baselines; a swept mode that repeats an earlier one's
-    settings (``specreason threshold=8`` beside ``specreason``) is dropped with a note.
+    Without ``--mode`` the run has the default three (`default_modes`), so a sweep always
+    has its baselines; a swept mode that repeats an earlier one's settings on ``base``
+    (``specreason threshold=8`` beside ``specreason``) is dropped with a note.
     """
     from spec_graph.bench.records import ModeSpec
-    from spec_graph.config import ReasoningConfig
 
-    given = [ModeSpec.parse(m) for m in (mode or DEFAULT_MODES)]
+    base = base or ReasoningConfig()
+    given = [ModeSpec.parse(m) for m in (mode or default_modes())]
     if len({m.name for m in given}) != len(given):
         raise UserError("the same mode is given twice")
-    seen = {m.config(ReasoningConfig()).model_dump_json(): m.name for m in given}
+    seen = {m.config(base).model_dump_json(): m.name for m in given}
     modes = list(given)
     for text in sweep or []:
         for spec in ModeSpec.sweep(text):
-            key = spec.config(ReasoningConfig()).model_dump_json()
+            key = spec.config(base).model_dump_json()
             if key in seen:
                 err.print(f"[dim]{escape(spec.name)}: same settings as {escape(seen[key])}[/]")
                 continue

@@ -6,7 +6,7 @@ adds is the choice (`spec_graph.bench.frontier`) and writing it (`spec_graph.tun
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from importlib.resources import files
 from pathlib import Path
 
@@ -15,7 +15,7 @@ from rich.markup import escape
 
 from spec_graph._cli_bench import run_bench
 from spec_graph._cli_display import err, out
-from spec_graph.config import ReasoningConfig, SpecGraphSettings, settings_file
+from spec_graph.config import SpecGraphSettings, settings_file
 from spec_graph.errors import UserError
 
 __all__ = ["TUNE_MODES", "bundled_questions", "run_tune"]
@@ -31,7 +31,7 @@ TUNE_MODES = (
 )
 """The default sweep: both baselines and the cheaper settings of each strategy family
 (best-of-n and SCoT with n=3 were dominated on every frontier we measured; add them with
-``--mode`` when your draft is much faster than your target)."""
+``--sweep "best-of-n k=2"`` when your draft is much faster than your target)."""
 
 
 def bundled_questions() -> Path:
@@ -71,7 +71,7 @@ def run_tune(
     path = settings_path or settings_file()
     questions = data or bundled_questions()
     if out_dir is None:
-        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
         out_dir = Path(platformdirs.user_cache_dir("spec-graph")) / "tune" / stamp
     ran = run_bench(
         data=questions, out_dir=out_dir, mode=modes, sweep=sweep, limit=limit, offset=offset,
@@ -80,14 +80,17 @@ def run_tune(
         plots=True, draft_url=draft_url, draft_model=draft_model, target_url=target_url,
         target_model=target_model, draft_gguf=draft_gguf, target_gguf=target_gguf,
         timeout=timeout, tolerance_points=tolerance,
-        # the library defaults as the base, not an earlier tune's choice (endpoints still apply)
-        settings=SpecGraphSettings(reasoning=ReasoningConfig()),
+        # code and env vars as the base, not an earlier tune's choice
+        settings=SpecGraphSettings.untuned(),
     )  # fmt: skip
     assert ran is not None  # not a concurrency run
     summary, plan = ran
     frontier = summary.frontier
     if frontier is None or frontier.choice is None:
-        raise UserError("the sweep had no speculative mode to choose")
+        raise UserError(
+            "no speculative mode finished a question against target-only: nothing to choose "
+            f"(records in {out_dir / 'raw.jsonl'})"
+        )
     choice = frontier.choice
     verdict = "[green]within[/]" if choice.meets_quality else "[yellow]NOT within[/] (none was)"
     out.print(

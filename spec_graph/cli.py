@@ -29,7 +29,13 @@ from spec_graph._cli_display import (
     out,
 )
 from spec_graph.bench.report import GPU_PRESETS
-from spec_graph.config import EndpointConfig, ReasoningConfig, SpecGraphSettings, settings_file
+from spec_graph.config import (
+    SAMPLING_FIELDS,
+    EndpointConfig,
+    ReasoningConfig,
+    SpecGraphSettings,
+    settings_file,
+)
 from spec_graph.embedded import (
     LOCAL_MODELS,
     LOCAL_PROFILES,
@@ -81,7 +87,7 @@ def _reasoning_config(
     given = {k: v for k, v in overrides.items() if v is not None}
     sampled = {k: v for k, v in sampling.items() if v is not None}
     if sampled:
-        for role in ("draft_sampling", "target_sampling"):
+        for role in SAMPLING_FIELDS:
             given[role] = {**getattr(settings.reasoning, role).model_dump(), **sampled}
     return settings.reasoning.with_overrides(**given)
 
@@ -413,11 +419,12 @@ def tune(
         float,
         typer.Option(min=0, help="Most accuracy points below target-only the chosen mode may be."),
     ] = 2.0,
-    settings_file: Annotated[
+    settings_path: Annotated[
         Path | None,
         typer.Option(
+            "--settings-file",
             help="Where to write the choice; default: $SPEC_GRAPH_SETTINGS_FILE or the "
-            "user config folder's spec-graph/settings.json."
+            "user config folder's spec-graph/settings.json.",
         ),
     ] = None,
     write: Annotated[
@@ -453,7 +460,7 @@ def tune(
 
     run_tune(
         data=data, limit=limit, offset=offset, mode=mode, sweep=sweep, tolerance=tolerance,
-        settings_path=settings_file, write=write, out_dir=out_dir, profile=profile,
+        settings_path=settings_path, write=write, out_dir=out_dir, profile=profile,
         temperature=temperature, token_budget=token_budget, max_steps=max_steps,
         draft_url=draft_url, draft_model=draft_model, target_url=target_url,
         target_model=target_model, draft_gguf=draft_gguf, target_gguf=target_gguf,

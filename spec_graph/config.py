@@ -8,7 +8,9 @@ line or the ``--json`` output.
 
 from __future__ import annotations
 
+import json
 import os
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 
@@ -30,6 +32,7 @@ from pydantic_settings import (
 )
 
 __all__ = [
+    "SAMPLING_FIELDS",
     "EndpointConfig",
     "JudgeName",
     "ReasoningConfig",
@@ -41,6 +44,8 @@ __all__ = [
 ]
 
 SETTINGS_FILE_ENV = "SPEC_GRAPH_SETTINGS_FILE"
+
+_READ_SETTINGS_FILE: ContextVar[bool] = ContextVar("spec_graph_read_settings_file", default=True)
 
 
 def settings_file() -> Path:
@@ -192,7 +197,7 @@ class ReasoningConfig(BaseModel):
         options = {**data["options"], **dict(overrides.pop("options", None) or {})}
         for key, value in overrides.items():
             head, dot, rest = key.partition(".")
-            if dot and head in _NESTED:  # "target_sampling.draft_tokens=8" from a mode
+            if dot and head in SAMPLING_FIELDS:  # "target_sampling.draft_tokens=8" from a mode
                 data[head] = {**data[head], rest: value}
             elif key in ReasoningConfig.model_fields:
                 data[key] = value
@@ -206,8 +211,8 @@ class ReasoningConfig(BaseModel):
             raise UserError(f"invalid reasoning settings: {problems}") from e
 
 
-_NESTED = ("draft_sampling", "target_sampling")
-"""Fields whose own fields a dotted override key may set."""
+SAMPLING_FIELDS = ("draft_sampling", "target_sampling")
+"""The `ReasoningConfig` fields that are `SamplingConfig`s (a dotted key sets one field)."""
 
 
 def _problem(error: Any) -> str:
@@ -260,10 +265,26 @@ class SpecGraphSettings(BaseSettings):
         """Code beats env vars, env vars beat the tuned settings file, which beats defaults."""
         path = settings_file()
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        if path.is_file():
+        if path.is_file() and _READ_SETTINGS_FILE.get():
             given = getattr(init_settings, "init_kwargs", {})
-            sources.append(_SettingsFile(settings_cls, path, code_reasoning="reasoning" in given))
+            code_reasoning = "reasoning" in given
+            sources.append(
+                _SettingsFile(settings_cls, path, env_settings, code_reasoning=code_reasoning)
+            )
         return tuple(sources)
+
+    @classmethod
+    def untuned(cls, **values: Any) -> SpecGraphSettings:
+        """Settings from code and env vars only, without the settings file.
+
+        The base of a sweep: a ``bench`` mode or a ``tune`` run then means what its name
+        says, not an earlier choice on top of it.
+        """
+        token = _READ_SETTINGS_FILE.set(False)
+        try:
+            return cls(**values)
+        finally:
+            _READ_SETTINGS_FILE.reset(token)
 
     @model_validator(mode="after")
     def _keys_from_env(self) -> SpecGraphSettings:
@@ -293,29 +314,52 @@ class _SettingsFile(JsonConfigSettingsSource):
     Sources are merged key by key, which is right for single fields (an env var changes the
     threshold and keeps the tuned strategy) but wrong for a strategy's options, which only
     make sense with their strategy: a ``reasoning`` given in code replaces the file's, and
-    another strategy from an env var drops the file's options.
+    another strategy from the environment drops the file's options.
     """
 
     def __init__(
-        self, settings_cls: type[BaseSettings], path: Path, *, code_reasoning: bool = False
+        self,
+        settings_cls: type[BaseSettings],
+        path: Path,
+        env: PydanticBaseSettingsSource,
+        *,
+        code_reasoning: bool,
     ) -> None:
+        self._path = path
+        self._env = env
         self._code_reasoning = code_reasoning
         try:
-            super().__init__(settings_cls, json_file=path)
+            content = json.loads(path.read_text())
         except ValueError as e:  # json.JSONDecodeError is a ValueError
-            from spec_graph.errors import UserError
-
-            msg = f"settings file {path} is not valid JSON ({e}); fix or delete it"
-            raise UserError(msg) from None
+            raise _file_error(path, f"is not valid JSON ({e})") from None
+        if not isinstance(content, dict):
+            raise _file_error(path, "must hold a JSON object")
+        super().__init__(settings_cls, json_file=path)
 
     def __call__(self) -> dict[str, Any]:
         data = super().__call__()
         reasoning = data.get("reasoning")
-        if not isinstance(reasoning, dict):
+        if reasoning is None:
             return data
         if self._code_reasoning:
             return {k: v for k, v in data.items() if k != "reasoning"}
-        env_strategy = os.environ.get("SPEC_GRAPH_REASONING__STRATEGY")
+        if not isinstance(reasoning, dict):
+            raise _file_error(self._path, "has a 'reasoning' that is not an object")
+        try:
+            ReasoningConfig.model_validate(reasoning)
+        except ValidationError as e:
+            problems = "; ".join(_problem(err) for err in e.errors())
+            raise _file_error(
+                self._path, f"has reasoning settings this version cannot use ({problems})"
+            ) from None
+        env_reasoning = self._env().get("reasoning")
+        env_strategy = env_reasoning.get("strategy") if isinstance(env_reasoning, dict) else None
         if env_strategy is not None and env_strategy != reasoning.get("strategy"):
             data["reasoning"] = {k: v for k, v in reasoning.items() if k != "options"}
         return data
+
+
+def _file_error(path: Path, problem: str) -> Exception:
+    from spec_graph.errors import UserError  # errors imports nothing from here, but keep it lazy
+
+    return UserError(f"settings file {path} {problem}: rerun `spec-graph tune` or delete it")

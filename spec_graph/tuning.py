@@ -18,19 +18,16 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from spec_graph.bench.frontier import Frontier
 from spec_graph.bench.records import ModeSpec
-from spec_graph.config import ReasoningConfig
+from spec_graph.config import SAMPLING_FIELDS, ReasoningConfig, _file_error
 from spec_graph.errors import UserError
 
 __all__ = ["read_settings_file", "tuned_reasoning", "write_settings_file"]
-
-_MEASURED_WITH = ("draft_sampling", "target_sampling")
-"""Base settings that change what a mode's accuracy means, so they are written too."""
 
 
 def tuned_reasoning(mode: str, base: ReasoningConfig) -> dict[str, Any]:
@@ -39,7 +36,7 @@ def tuned_reasoning(mode: str, base: ReasoningConfig) -> dict[str, Any]:
     config = spec.config(base)
     section: dict[str, Any] = {"strategy": config.strategy, "options": dict(config.options)}
     dumped = config.model_dump(mode="json")
-    for key in (*_MEASURED_WITH, *spec.overrides):
+    for key in (*SAMPLING_FIELDS, *spec.overrides):  # sampling changes what accuracy means
         if key in ReasoningConfig.model_fields and key not in ("strategy", "options"):
             section[key] = dumped[key]
     return section
@@ -52,9 +49,9 @@ def read_settings_file(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text())
     except ValueError as e:
-        raise UserError(f"settings file {path} is not valid JSON ({e}); fix or delete it") from None
+        raise _file_error(path, f"is not valid JSON ({e})") from None
     if not isinstance(data, dict):
-        raise UserError(f"settings file {path} must hold a JSON object")
+        raise _file_error(path, "must hold a JSON object")
     return data
 
 
@@ -67,7 +64,8 @@ def write_settings_file(
 ) -> dict[str, Any]:
     """Write the frontier's choice into ``path`` (atomically); returns what was written.
 
-    Keys other than ``reasoning`` and ``tuned`` already in the file are kept.
+    Keys other than ``reasoning`` and ``tuned`` already in the file are kept; ``reasoning``
+    is replaced as a whole (a stale option of another strategy must not survive).
     """
     if frontier.choice is None:
         raise UserError("the sweep had no speculative mode, so there is nothing to choose")
@@ -86,7 +84,7 @@ def write_settings_file(
         "tolerance_points": frontier.tolerance_points,
         "frontier": frontier.frontier,
         "points": [p.model_dump() for p in frontier.points],
-        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         **(provenance or {}),
     }
     ReasoningConfig.model_validate(data["reasoning"])  # never write what cannot be read back

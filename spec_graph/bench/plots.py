@@ -71,7 +71,7 @@ def _frontier(summary: RunSummary, path: Path) -> Path | None:
         )  # fmt: skip
     on = sorted((p for p in frontier.points if p.on_frontier), key=lambda p: p.speedup)
     ax.step(
-        [p.speedup for p in on], [p.accuracy * 100 for p in on], where="post", color="C0",
+        [p.speedup for p in on], [p.accuracy * 100 for p in on], where="pre", color="C0",
         label="frontier (Pareto-optimal)",
     )  # fmt: skip
     floor = (frontier.baseline_accuracy * 100) - frontier.tolerance_points

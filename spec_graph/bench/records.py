@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from spec_graph.config import ReasoningConfig, SamplingConfig
+from spec_graph.config import SAMPLING_FIELDS, ReasoningConfig, SamplingConfig
 from spec_graph.errors import UserError
 from spec_graph.state import RunTotals
 from spec_graph.strategies import get_strategy
@@ -57,7 +57,7 @@ class ModeSpec(BaseModel):
         for part in parts[1:]:
             key, sep, value = part.partition("=")
             head, dot, rest = key.partition(".")
-            nested = dot and head in ("draft_sampling", "target_sampling")
+            nested = dot and head in SAMPLING_FIELDS
             known = (
                 key in ReasoningConfig.model_fields
                 or key in option_names
@@ -66,7 +66,8 @@ class ModeSpec(BaseModel):
             if not sep or not known or key in ("strategy", "options"):
                 raise UserError(
                     f"bad setting {part!r} in mode {text!r}: use KEY=VALUE with a reasoning "
-                    f"setting or an option of {strategy.name!r} ({', '.join(option_names) or 'none'})"
+                    f"setting, a sampling field (target_sampling.draft_tokens=8) or an option "
+                    f"of {strategy.name!r} ({', '.join(option_names) or 'none'})"
                 )
             overrides[key] = value
         name = " ".join(parts)

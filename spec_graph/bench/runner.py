@@ -29,7 +29,7 @@ from spec_graph.bench.records import (
     settings_key,
 )
 from spec_graph.bench.stats import percentile
-from spec_graph.config import ReasoningConfig, SamplingConfig
+from spec_graph.config import SAMPLING_FIELDS, ReasoningConfig, SamplingConfig
 from spec_graph.errors import SpecGraphError, UserError
 from spec_graph.reasoner import SpeculativeReasoner
 from spec_graph.state import ReasoningResult
@@ -108,7 +108,7 @@ class RunPlan(BaseModel):
         off (``draft_tokens=0``), so adding a knob never throws away a finished sweep.
         """
         config = mode.config(self.base).model_dump(mode="json")
-        for role in ("draft_sampling", "target_sampling"):
+        for role in SAMPLING_FIELDS:
             if not config[role].get("draft_tokens"):
                 config[role].pop("draft_tokens", None)
         return settings_key(

@@ -52,6 +52,8 @@ def auroc_interval(
     honest interval. Without ``groups`` each item is its own group. None when the AUROC is
     undefined or fewer than two groups exist.
     """
+    if groups is not None and len(groups) != len(scores):
+        raise ValueError("groups and scores differ in length")
     if auroc(scores, labels) is None:
         return None
     keys = list(range(len(scores))) if groups is None else list(groups)

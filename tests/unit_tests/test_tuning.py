@@ -107,3 +107,40 @@ def test_nothing_to_choose_is_an_error(settings_path: Path):
     with pytest.raises(UserError, match="nothing to choose"):
         write_settings_file(settings_path, frontier, ReasoningConfig())
     assert not settings_path.exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ("[1, 2]", "JSON object"),
+        ('{"reasoning": 3}', "not an object"),
+        ('{"reasoning": {"strategy": "no-such-strategy"}}', "cannot use"),
+        ('{"reasoning": {"threshhold": 8}}', "cannot use"),
+    ],
+)
+def test_a_file_this_version_cannot_read_is_a_user_error(
+    settings_path: Path, content: str, problem: str
+):
+    settings_path.parent.mkdir(parents=True)
+    settings_path.write_text(content)
+    with pytest.raises(UserError, match=problem):
+        SpecGraphSettings()
+
+
+def test_any_spelling_of_the_env_strategy_drops_the_files_options(
+    settings_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    write_settings_file(settings_path, _frontier(), ReasoningConfig())
+    monkeypatch.setenv("spec_graph_reasoning__strategy", "handoff")
+    assert SpecGraphSettings().reasoning.options == {}
+    monkeypatch.delenv("spec_graph_reasoning__strategy")
+    monkeypatch.setenv("SPEC_GRAPH_REASONING", '{"strategy": "scot"}')
+    assert SpecGraphSettings().reasoning.strategy == "scot"
+    assert SpecGraphSettings().reasoning.options == {}
+
+
+def test_untuned_settings_ignore_the_file(settings_path: Path):
+    write_settings_file(settings_path, _frontier(), ReasoningConfig())
+    assert SpecGraphSettings().reasoning.threshold == 9.0
+    assert SpecGraphSettings.untuned().reasoning == ReasoningConfig()
+    assert SpecGraphSettings().reasoning.threshold == 9.0  # only that call skipped the file
