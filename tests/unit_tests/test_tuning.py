@@ -144,3 +144,12 @@ def test_untuned_settings_ignore_the_file(settings_path: Path):
     assert SpecGraphSettings().reasoning.threshold == 9.0
     assert SpecGraphSettings.untuned().reasoning == ReasoningConfig()
     assert SpecGraphSettings().reasoning.threshold == 9.0  # only that call skipped the file
+
+
+def test_bench_defaults_include_the_tuned_mode(settings_path: Path):
+    from spec_graph._cli_bench import bench_modes
+
+    assert [m.name for m in bench_modes(None, None)][-1] == "specreason"
+    write_settings_file(settings_path, _frontier(), ReasoningConfig())
+    names = [m.name for m in bench_modes(None, None)]
+    assert names == ["target-only", "draft-only", "specreason gate_logprob=-0.5 threshold=9"]
