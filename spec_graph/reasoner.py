@@ -57,7 +57,11 @@ class SpeculativeReasoner:
     ) -> None:
         self.draft = draft
         self.target = target
-        self.config = config or ReasoningConfig()
+        if config is None:
+            # a graph built for a strategy runs that strategy unless a config says otherwise
+            owner = built_for(graph) if graph is not None else None
+            config = ReasoningConfig(strategy=owner) if owner else ReasoningConfig()
+        self.config = config
         self.graph = graph
 
     @classmethod

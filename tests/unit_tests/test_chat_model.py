@@ -31,6 +31,9 @@ from spec_graph.state import Candidate
 from spec_graph.strategies import Strategy, StrategySettings, register_strategy
 from spec_graph.testing import ScriptedFakeBackend
 
+SPECREASON = ReasoningConfig(strategy="specreason")
+"""These tests script SpecReason's judge calls, whatever the package's default strategy is."""
+
 
 def fake_model(
     *,
@@ -42,7 +45,9 @@ def fake_model(
 ):
     draft = ScriptedFakeBackend("fake-draft", steps=steps)
     target = ScriptedFakeBackend("fake-target", steps=target_steps, scores=scores, replies=replies)
-    reasoner = SpeculativeReasoner(draft, target, graph=build_graph(answer=nodes.finish))
+    reasoner = SpeculativeReasoner(
+        draft, target, SPECREASON, graph=build_graph(answer=nodes.finish)
+    )
     return SpeculativeReasoningChatModel(reasoner=reasoner, **kw), draft, target
 
 
@@ -252,7 +257,9 @@ async def test_abatch_is_bounded_by_max_concurrency():
             active -= 1
 
     target.stream_reply = counting
-    reasoner = SpeculativeReasoner(draft, target, graph=build_graph(answer=nodes.finish))
+    reasoner = SpeculativeReasoner(
+        draft, target, SPECREASON, graph=build_graph(answer=nodes.finish)
+    )
     model = SpeculativeReasoningChatModel(reasoner=reasoner, max_concurrency=2)
     out = await model.abatch(["q"] * 6)
     assert [m.content for m in out] == ["ok"] * 6
@@ -369,7 +376,9 @@ def test_v1_ai_messages_in_history_keep_text_and_tool_calls_only():
 
 def graphless_model(draft, target, **kw):
     """A chat model over a reasoner without a graph: each call uses its strategy's graph."""
-    return SpeculativeReasoningChatModel(reasoner=SpeculativeReasoner(draft, target), **kw)
+    return SpeculativeReasoningChatModel(
+        reasoner=SpeculativeReasoner(draft, target, SPECREASON), **kw
+    )
 
 
 def test_per_call_strategy_scot_with_its_own_option_and_telemetry():

@@ -22,7 +22,10 @@ from spec_graph.testing import ScriptedFakeBackend
 def make(draft_steps=(), scores=(), target_steps=(), answers=(), **config):
     draft = ScriptedFakeBackend("fake-draft", steps=draft_steps)
     target = ScriptedFakeBackend("fake-target", steps=target_steps, scores=scores, answers=answers)
-    reasoner = SpeculativeReasoner(draft, target, ReasoningConfig(**config))
+    # these tests are about SpecReason's loop, whatever the package's default strategy is
+    reasoner = SpeculativeReasoner(
+        draft, target, ReasoningConfig(**{"strategy": "specreason", **config})
+    )
     return reasoner, draft, target
 
 
@@ -392,7 +395,9 @@ async def test_every_strategy_ends_within_max_steps_and_token_budget(
 async def test_pipelining_drafts_the_next_step_while_the_judge_runs():
     draft = ScriptedFakeBackend("fake-draft", steps=["a", "b", "so \\boxed{1}"], delay_s=0.01)
     target = ScriptedFakeBackend("fake-target", scores=[9, 9, 9], delay_s=0.01)
-    reasoner = SpeculativeReasoner(draft, target, ReasoningConfig(pipeline=True))
+    reasoner = SpeculativeReasoner(
+        draft, target, ReasoningConfig(strategy="specreason", pipeline=True)
+    )
     result = await reasoner.ainvoke("q")
     assert [s.text for s in result.steps] == ["a", "b", "so \\boxed{1}"]
     assert all(s.source == "draft" for s in result.steps)
@@ -408,7 +413,9 @@ async def test_pipelining_drafts_the_next_step_while_the_judge_runs():
 async def test_pipelining_cancels_the_early_draft_on_rejection_and_redrafts_after_correction():
     draft = ScriptedFakeBackend("fake-draft", steps=["bad", "so \\boxed{2}"], delay_s=0.01)
     target = ScriptedFakeBackend("fake-target", scores=[1, 9], steps=["good"], delay_s=0.01)
-    reasoner = SpeculativeReasoner(draft, target, ReasoningConfig(pipeline=True))
+    reasoner = SpeculativeReasoner(
+        draft, target, ReasoningConfig(strategy="specreason", pipeline=True)
+    )
     result = await reasoner.ainvoke("q")
     assert [(s.source, s.text) for s in result.steps] == [
         ("target", "good"),
@@ -424,7 +431,9 @@ async def test_pipelining_leaves_no_task_running_after_the_run():
 
     draft = ScriptedFakeBackend("fake-draft", steps=["a", "b"] * 5, delay_s=0.01)
     target = ScriptedFakeBackend("fake-target", scores=[9] * 10, answers=["7"], delay_s=0.01)
-    reasoner = SpeculativeReasoner(draft, target, ReasoningConfig(pipeline=True, max_steps=3))
+    reasoner = SpeculativeReasoner(
+        draft, target, ReasoningConfig(strategy="specreason", pipeline=True, max_steps=3)
+    )
     result = await reasoner.ainvoke("q")
     assert len(result.steps) == 3
     pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]

@@ -126,7 +126,7 @@ async def test_pipelining_with_gating_asks_the_early_draft_for_logprobs_too():
         "fake-draft", steps=["unsure", "so \\boxed{1}"], step_logprobs=[[-3.0], 0.0], delay_s=0.01
     )
     target = ScriptedFakeBackend("fake-target", scores=[9], delay_s=0.01)
-    config = ReasoningConfig(pipeline=True, options={"gate_logprob": -0.5})
+    config = ReasoningConfig(strategy="specreason", pipeline=True, options={"gate_logprob": -0.5})
     result = await SpeculativeReasoner(draft, target, config).ainvoke("q")
     assert [s.note.get("gated", False) for s in result.steps] == [False, True]
     assert [c.request.logprobs for c in draft.calls] == [True, True]
@@ -150,7 +150,7 @@ async def test_gating_ends_within_max_steps_and_the_budget_without_a_boxed_answe
 
 
 def test_the_gate_is_a_specreason_option_and_must_be_a_log_probability():
-    base = ReasoningConfig()
+    base = ReasoningConfig(strategy="specreason")
     assert base.with_overrides(gate_logprob=-0.5).options == {"gate_logprob": -0.5}
     with pytest.raises(UserError, match="gate_logprob"):
         base.with_overrides(gate_logprob=0.5)
