@@ -55,7 +55,7 @@ def run_bench(
     timeout: float,
     tolerance_points: float = 2.0,
     settings: SpecGraphSettings | None = None,
-    target_speculation: bool = False,
+    target_speculation: int | None = None,
 ) -> tuple[Any, Any] | None:
     """Run ``spec-graph bench`` with its options (see `spec_graph.cli.bench`).
 
@@ -102,6 +102,7 @@ def run_bench(
                 base=base,
                 draft_model=reasoner.draft.model_name,
                 target_model=reasoner.target.model_name,
+                target_speculation=target_speculation,
             )
             if levels is not None:
                 _bench_concurrency(reasoner, plan, levels, out_dir, plots)

@@ -23,15 +23,17 @@ __all__ = ["TUNE_MODES", "bundled_questions", "run_tune"]
 TUNE_MODES = (
     "target-only",
     "draft-only",
+    "handoff",
+    "handoff min_mean_logprob=-0.15",
+    "handoff min_mean_logprob=-0.5",
     "specreason",
-    "specreason threshold=9",
     "specreason gate_logprob=-0.5",
     "scot n=2",
-    "handoff min_mean_logprob=-0.15",
 )
-"""The default sweep: both baselines and the cheaper settings of each strategy family
-(best-of-n and SCoT with n=3 were dominated on every frontier we measured; add them with
-``--sweep "best-of-n k=2"`` when your draft is much faster than your target)."""
+"""The default sweep: both baselines, the hand-off trigger around its default, SpecReason with
+and without gating, and SCoT (best-of-n, SCoT with n=3 and SpecReason at threshold 9 were
+dominated on the frontier we measured; add them with ``--sweep "best-of-n k=2"`` when your
+draft is much faster than your target)."""
 
 
 def bundled_questions() -> Path:

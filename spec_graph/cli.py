@@ -135,7 +135,7 @@ def _servers(
     quiet: bool = False,
     parallel: int = 2,
     slots: int | None = None,
-    target_speculation: bool = False,
+    target_speculation: int | None = None,
 ) -> ModelServers:
     """The servers for a command: given URLs, embedded servers (with progress bars) for the rest."""
     return ModelServers(
@@ -209,13 +209,14 @@ def ask(
         float | None, typer.Option(min=0, max=2, help="Sampling temperature of both models.")
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Sampling seed.")] = None,
-    draft_tokens: Annotated[
+    target_speculation: Annotated[
         int | None,
         typer.Option(
-            min=0,
+            min=1,
             max=64,
-            help="Token-level speculative decoding in the embedded target: the draft model "
-            "proposes up to N tokens per verification (same greedy output; slower on CPUs).",
+            help="Token-level speculative decoding in the embedded target's server: the draft "
+            "model proposes up to N tokens per verification (same greedy output; slower on "
+            "CPUs).",
         ),
     ] = None,
     draft_url: Annotated[
@@ -260,9 +261,6 @@ def ask(
         },
         {"temperature": temperature, "seed": seed},
     )
-    if draft_tokens is not None:
-        target_sampling = config.target_sampling.model_copy(update={"draft_tokens": draft_tokens})
-        config = config.with_overrides(target_sampling=target_sampling.model_dump())
     servers = _servers(
         settings,
         profile,
@@ -271,7 +269,7 @@ def ask(
         timeout,
         quiet=as_json,
         slots=max(2, *(int(config.options.get(key) or 0) for key in ("n", "k"))),
-        target_speculation=config.target_sampling.draft_tokens > 0,
+        target_speculation=target_speculation,
     )
     try:
         with servers:
@@ -345,12 +343,14 @@ def bench(
     ] = None,
     plots: Annotated[bool, typer.Option(help="Write PNG plots.")] = True,
     target_speculation: Annotated[
-        bool,
+        int | None,
         typer.Option(
-            help="Load the draft model into the embedded target's server too, so modes can "
-            'use token-level speculative decoding ("target-only target_sampling.draft_tokens=8").'
+            min=1,
+            max=64,
+            help="Token-level speculative decoding in the embedded target's server (the draft "
+            "model proposes up to N tokens per verification) for every mode of the run.",
         ),
-    ] = False,
+    ] = None,
     draft_url: Annotated[str | None, typer.Option(help="Use a running draft server.")] = None,
     draft_model: Annotated[str | None, typer.Option(help="Model name on the draft server.")] = None,
     target_url: Annotated[str | None, typer.Option(help="Use a running target server.")] = None,

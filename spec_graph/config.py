@@ -75,17 +75,13 @@ class SamplingConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    temperature: float = Field(default=0.6, ge=0.0, le=2.0)
-    """SpecReason samples steps at 0.6; use 0 for reproducible runs."""
+    temperature: float = Field(default=0.0, ge=0.0, le=2.0)
+    """Greedy by default: the default configuration was chosen on a frontier measured greedy
+    (docs/frontier.md), and small models lose accuracy when sampled. SpecReason samples
+    steps at 0.6; SCoT's and best-of-n's own ``temperature`` options diversify their drafts."""
     top_p: float = Field(default=0.95, gt=0.0, le=1.0)
     seed: int | None = None
     """Passed to the server; with temperature > 0 it makes reruns comparable."""
-    draft_tokens: int = Field(default=0, ge=0, le=64)
-    """Token-level speculative decoding *inside* this model's server: a draft model proposes
-    up to this many tokens, the model verifies them in one pass (greedy output unchanged).
-    llama.cpp servers started with a draft model (``--target-speculation``) honour it per
-    request; vLLM decides at launch (``--speculative-config``), so there it is ignored.
-    0: off. On a 2-core CPU it is slower than plain decoding (docs/bounds.md)."""
 
 
 class EndpointConfig(BaseModel):
@@ -125,9 +121,13 @@ class ReasoningConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    strategy: str = "specreason"
+    strategy: str = "handoff"
     """A registered strategy (`spec_graph.strategies`): ``specreason``, ``scot``,
-    ``handoff``, ``best-of-n``, ``target-only``, ``draft-only``, or one of your own."""
+    ``handoff``, ``best-of-n``, ``target-only``, ``draft-only``, or one of your own.
+
+    The default is chosen on the measured accuracy-latency frontier, quality first: the
+    fastest speculative configuration no more than 2 points less accurate than the target
+    alone (docs/frontier.md; ``spec-graph tune`` repeats the choice on your hardware)."""
     options: dict[str, Any] = Field(default_factory=dict)
     """The strategy's own settings (e.g. SCoT's ``n``), validated by its settings model."""
     threshold: float = Field(default=8.0, ge=0.0, le=9.0)
@@ -187,7 +187,7 @@ class ReasoningConfig(BaseModel):
         Keys that are not `ReasoningConfig` fields go to ``options`` (the strategy's own
         settings), so ``with_overrides(strategy="scot", n=3)`` works; ``options=`` given
         explicitly is merged too. A dotted key sets one field of a sampling config
-        (``**{"target_sampling.draft_tokens": 8}``).
+        (``**{"draft_sampling.temperature": 0.6}``).
         """
         from spec_graph.errors import UserError
 
@@ -197,7 +197,7 @@ class ReasoningConfig(BaseModel):
         options = {**data["options"], **dict(overrides.pop("options", None) or {})}
         for key, value in overrides.items():
             head, dot, rest = key.partition(".")
-            if dot and head in SAMPLING_FIELDS:  # "target_sampling.draft_tokens=8" from a mode
+            if dot and head in SAMPLING_FIELDS:  # "draft_sampling.temperature=0.6" from a mode
                 data[head] = {**data[head], rest: value}
             elif key in ReasoningConfig.model_fields:
                 data[key] = value

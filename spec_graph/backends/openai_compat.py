@@ -274,13 +274,6 @@ class OpenAICompatibleBackend(BackendBase):
         logprobs: bool = False,
     ) -> Reply:
         profile = await self.server_profile()
-        params = dict(params)
-        draft_tokens = params.pop("draft_tokens", 0)  # ours, not an OpenAI parameter
-        if profile.name == "llamacpp":
-            # llama.cpp drafts per request (on a server started with a draft model); always
-            # say how many, so a speculative server decodes plainly unless asked
-            extra = {**params.pop("extra_body", {}), "speculative.n_max": draft_tokens}
-            params["extra_body"] = extra
         if self.request_shape == "completions":
             reply = await self._complete_raw(
                 profile, messages, prefix, params, top_logprobs, logprobs
@@ -393,6 +386,4 @@ def _generate_params(request: GenerateRequest) -> dict[str, Any]:
     }
     if sampling.seed is not None:
         params["seed"] = sampling.seed
-    if sampling.draft_tokens:
-        params["draft_tokens"] = sampling.draft_tokens  # `_complete` maps it per server
     return params

@@ -35,7 +35,7 @@ class ModeSpec(BaseModel):
 
     Written on the command line as ``"specreason judge=inline threshold=5"`` or ``"scot n=3"``:
     the strategy, then ``key=value`` settings (`ReasoningConfig` fields, the strategy's own
-    options, or one field of a sampling config: ``target_sampling.draft_tokens=8``); the
+    options, or one field of a sampling config: ``draft_sampling.temperature=0.6``); the
     whole string is the mode's name in every output.
     """
 
@@ -66,7 +66,7 @@ class ModeSpec(BaseModel):
             if not sep or not known or key in ("strategy", "options"):
                 raise UserError(
                     f"bad setting {part!r} in mode {text!r}: use KEY=VALUE with a reasoning "
-                    f"setting, a sampling field (target_sampling.draft_tokens=8) or an option "
+                    f"setting, a sampling field (draft_sampling.temperature=0.6) or an option "
                     f"of {strategy.name!r} ({', '.join(option_names) or 'none'})"
                 )
             overrides[key] = value

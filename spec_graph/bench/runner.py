@@ -15,6 +15,7 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -29,7 +30,7 @@ from spec_graph.bench.records import (
     settings_key,
 )
 from spec_graph.bench.stats import percentile
-from spec_graph.config import SAMPLING_FIELDS, ReasoningConfig, SamplingConfig
+from spec_graph.config import ReasoningConfig, SamplingConfig
 from spec_graph.errors import SpecGraphError, UserError
 from spec_graph.reasoner import SpeculativeReasoner
 from spec_graph.state import ReasoningResult
@@ -99,21 +100,22 @@ class RunPlan(BaseModel):
     base: ReasoningConfig
     draft_model: str
     target_model: str
+    target_speculation: int | None = None
+    """Draft tokens per verification when the target server runs token-level speculative
+    decoding (``--target-speculation``); None: plain decoding."""
     warmup: bool = True
 
     def key(self, mode: ModeSpec) -> str:
         """Records of this mode are reusable when models and effective settings match.
 
-        Settings added after records were written leave the key unchanged while they are
-        off (``draft_tokens=0``), so adding a knob never throws away a finished sweep.
+        A target server with token-level speculative decoding is another setup, so its
+        records get another key; without it the key is what it always was.
         """
         config = mode.config(self.base).model_dump(mode="json")
-        for role in SAMPLING_FIELDS:
-            if not config[role].get("draft_tokens"):
-                config[role].pop("draft_tokens", None)
-        return settings_key(
-            {"draft": self.draft_model, "target": self.target_model, "config": config}
-        )
+        setup: dict[str, Any] = {"draft": self.draft_model, "target": self.target_model}
+        if self.target_speculation:
+            setup["target_speculation"] = self.target_speculation
+        return settings_key({**setup, "config": config})
 
 
 ProgressFn = Callable[[QuestionRecord, list[QuestionRecord]], None]

@@ -46,9 +46,10 @@ class EmbeddedModels:
         n_parallel: requests each server runs at once (slots); more only queue.
         n_threads: CPU threads per server (default: all cores). Two busy servers on the same
             cores thrash (llama.cpp's threads spin); give each half when both run at once.
-        target_speculation: also load the draft model into the target's server, for
-            token-level speculative decoding; requests opt in per call with
-            ``SamplingConfig.draft_tokens`` (off by default: slower on CPUs).
+        target_speculation: token-level speculative decoding in the target's server: the
+            draft model is loaded there too and proposes up to this many tokens per
+            verification. A server-wide setting (llama.cpp ignores per-request values);
+            greedy output is unchanged. None (default): off, since it is slower on CPUs.
     """
 
     def __init__(
@@ -63,7 +64,7 @@ class EmbeddedModels:
         n_parallel: int = 2,
         n_threads: int | None = None,
         roles: Sequence[str] = ROLES,
-        target_speculation: bool = False,
+        target_speculation: int | None = None,
     ) -> None:
         self.profile = get_profile(profile)
         unknown = set(roles) - set(ROLES)
@@ -113,7 +114,8 @@ class EmbeddedModels:
                 speculative = None
                 if role == "target" and self._target_speculation:
                     speculative = DraftSpeculation(
-                        draft_model_path=self.model_path("draft").resolve()
+                        draft_model_path=self.model_path("draft").resolve(),
+                        n_max=self._target_speculation,
                     )
                 key = (path, speculative is not None)
                 if key not in self._servers:
@@ -210,8 +212,8 @@ class ModelServers:
             entered while the models are fetched and started (e.g. a live progress bar).
         on_start: called with a one-line message just before embedded servers are started.
         cache_dir: the model cache (default: `default_cache_dir`).
-        target_speculation: load the draft model into the embedded target's server too
-            (token-level speculative decoding, per request ``SamplingConfig.draft_tokens``).
+        target_speculation: draft tokens per verification for token-level speculative
+            decoding in the embedded target's server (None: off).
 
     Example:
         >>> with ModelServers("tiny") as servers:  # doctest: +SKIP
@@ -231,7 +233,7 @@ class ModelServers:
         progress: ProgressHook | None = None,
         on_start: Callable[[str], None] | None = None,
         cache_dir: Path | None = None,
-        target_speculation: bool = False,
+        target_speculation: int | None = None,
     ) -> None:
         self.profile = get_profile(profile)
         self._given = {"draft": draft, "target": target}
@@ -248,7 +250,7 @@ class ModelServers:
             "n_parallel": parallel,
             "n_ctx": max(8192, parallel * CTX_PER_CHAIN),
             **({"n_threads": threads} if threads else {}),
-            **({"target_speculation": True} if target_speculation else {}),
+            **({"target_speculation": target_speculation} if target_speculation else {}),
         }
         """`EmbeddedModels` keywords: slots, context and threads of each embedded server."""
         self._embedded: EmbeddedModels | None = None

@@ -21,7 +21,9 @@ def tiny() -> EmbeddedModels:
 
 @pytest.fixture
 def greedy_config() -> ReasoningConfig:
+    # SpecReason unless a test asks for another strategy per call, whatever the default is
     return ReasoningConfig(
+        strategy="specreason",
         draft_sampling=GREEDY,
         target_sampling=GREEDY,
         max_steps=6,
