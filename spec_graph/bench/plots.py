@@ -91,7 +91,7 @@ def _frontier(summary: RunSummary, path: Path) -> Path | None:
     ax.margins(0.15)
     ax.set_title("Accuracy-latency frontier")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="lower left")
+    ax.legend(fontsize=7, loc="best")
     return _save(fig, path)
 
 

@@ -34,6 +34,7 @@ from spec_graph.config import ReasoningConfig, SamplingConfig
 from spec_graph.errors import SpecGraphError, UserError
 from spec_graph.reasoner import SpeculativeReasoner
 from spec_graph.state import ReasoningResult
+from spec_graph.strategies import get_strategy
 
 __all__ = [
     "BenchItem",
@@ -108,10 +109,15 @@ class RunPlan(BaseModel):
     def key(self, mode: ModeSpec) -> str:
         """Records of this mode are reusable when models and effective settings match.
 
-        A target server with token-level speculative decoding is another setup, so its
-        records get another key; without it the key is what it always was.
+        The strategy's options enter with their defaults filled in, so changing a default
+        (hand-off's trigger) never lets old records pass for the new setting. A target
+        server with token-level speculative decoding is another setup, with another key.
         """
-        config = mode.config(self.base).model_dump(mode="json")
+        resolved = mode.config(self.base)
+        config = resolved.model_dump(mode="json")
+        config["options"] = (
+            get_strategy(resolved.strategy).options(resolved).model_dump(mode="json")
+        )
         setup: dict[str, Any] = {"draft": self.draft_model, "target": self.target_model}
         if self.target_speculation:
             setup["target_speculation"] = self.target_speculation

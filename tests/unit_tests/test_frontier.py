@@ -134,3 +134,16 @@ def test_bench_modes_add_the_sweep_to_the_defaults_and_drop_repeats():
     ]
     with pytest.raises(UserError, match="twice"):
         bench_modes(["specreason", "specreason"], None)
+
+
+def test_records_are_keyed_by_the_effective_settings_defaults_included():
+    from spec_graph.bench.runner import RunPlan
+    from spec_graph.config import ReasoningConfig
+
+    plan = RunPlan(items=[], modes=[], base=ReasoningConfig(), draft_model="d", target_model="t")
+    default = plan.key(ModeSpec.parse("handoff"))
+    # the same effective settings, spelled out: the same key (and the same records)
+    assert plan.key(ModeSpec.parse("handoff min_mean_logprob=-0.25")) == default
+    assert plan.key(ModeSpec.parse("handoff min_mean_logprob=-0.5")) != default
+    speculative = plan.model_copy(update={"target_speculation": 8})
+    assert speculative.key(ModeSpec.parse("handoff")) != default
