@@ -121,6 +121,15 @@ def _check_strategy(value: str | None) -> str | None:
     return value
 
 
+# The server options of ``bench`` and ``tune`` (``ask`` words its own help for a first run).
+_DraftUrl = Annotated[str | None, typer.Option(help="Use a running draft server.")]
+_DraftModel = Annotated[str | None, typer.Option(help="Model name on the draft server.")]
+_TargetUrl = Annotated[str | None, typer.Option(help="Use a running target server.")]
+_TargetModel = Annotated[str | None, typer.Option(help="Model name on the target server.")]
+_DraftGguf = Annotated[Path | None, typer.Option(help="Embedded draft GGUF file.")]
+_TargetGguf = Annotated[Path | None, typer.Option(help="Embedded target GGUF file.")]
+_Timeout = Annotated[float, typer.Option(min=1, help="Seconds per server request.")]
+
 _RoleFlags = tuple[str | None, str | None, Path | None]
 """A role's ``--X-url``, ``--X-model`` and ``--X-gguf``."""
 
@@ -351,15 +360,13 @@ def bench(
             "model proposes up to N tokens per verification) for every mode of the run.",
         ),
     ] = None,
-    draft_url: Annotated[str | None, typer.Option(help="Use a running draft server.")] = None,
-    draft_model: Annotated[str | None, typer.Option(help="Model name on the draft server.")] = None,
-    target_url: Annotated[str | None, typer.Option(help="Use a running target server.")] = None,
-    target_model: Annotated[
-        str | None, typer.Option(help="Model name on the target server.")
-    ] = None,
-    draft_gguf: Annotated[Path | None, typer.Option(help="Embedded draft GGUF file.")] = None,
-    target_gguf: Annotated[Path | None, typer.Option(help="Embedded target GGUF file.")] = None,
-    timeout: Annotated[float, typer.Option(min=1, help="Seconds per server request.")] = 300.0,
+    draft_url: _DraftUrl = None,
+    draft_model: _DraftModel = None,
+    target_url: _TargetUrl = None,
+    target_model: _TargetModel = None,
+    draft_gguf: _DraftGguf = None,
+    target_gguf: _TargetGguf = None,
+    timeout: _Timeout = 300.0,
 ) -> None:
     """Benchmark modes side by side on the same questions and servers.
 
@@ -442,15 +449,13 @@ def tune(
     ] = 0.0,
     token_budget: Annotated[int, typer.Option(min=1, help="Token budget per chain.")] = 1024,
     max_steps: Annotated[int, typer.Option(min=1, help="Most steps per chain.")] = 32,
-    draft_url: Annotated[str | None, typer.Option(help="Use a running draft server.")] = None,
-    draft_model: Annotated[str | None, typer.Option(help="Model name on the draft server.")] = None,
-    target_url: Annotated[str | None, typer.Option(help="Use a running target server.")] = None,
-    target_model: Annotated[
-        str | None, typer.Option(help="Model name on the target server.")
-    ] = None,
-    draft_gguf: Annotated[Path | None, typer.Option(help="Embedded draft GGUF file.")] = None,
-    target_gguf: Annotated[Path | None, typer.Option(help="Embedded target GGUF file.")] = None,
-    timeout: Annotated[float, typer.Option(min=1, help="Seconds per server request.")] = 300.0,
+    draft_url: _DraftUrl = None,
+    draft_model: _DraftModel = None,
+    target_url: _TargetUrl = None,
+    target_model: _TargetModel = None,
+    draft_gguf: _DraftGguf = None,
+    target_gguf: _TargetGguf = None,
+    timeout: _Timeout = 300.0,
 ) -> None:
     """Choose the default configuration on YOUR hardware and models, quality first.
 
