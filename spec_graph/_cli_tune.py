@@ -36,6 +36,10 @@ dominated on the frontier we measured; add them with ``--sweep "best-of-n k=2"``
 draft is much faster than your target)."""
 
 
+SMALL_SAMPLE = 30
+"""Below this many questions tune warns that the 2-point rule cannot be resolved."""
+
+
 def bundled_questions() -> Path:
     """20 GSM8K test problems shipped with the package (MIT; the license is beside them)."""
     return Path(str(files("spec_graph") / "data" / "gsm8k_tune.jsonl"))
@@ -100,6 +104,13 @@ def run_tune(
         f"({choice.accuracy_delta_points:+.1f} pts vs target-only, {verdict} {tolerance:g} "
         f"pts), {choice.speedup:.2f}x target-only's speed on {len(plan.items)} questions"
     )
+    if len(plan.items) < SMALL_SAMPLE:
+        out.print(
+            f"[yellow]{len(plan.items)} questions: one question is "
+            f"{100 / len(plan.items):.0f} points, more than the {tolerance:g}-point rule can "
+            f"resolve; a choice on this few can be noise (ours did not hold on 50 held-out "
+            f"questions). Use --limit 50 or more for a default you rely on.[/]"
+        )
     if not choice.meets_quality or choice.speedup < 1:
         out.print(
             "[yellow]On these servers no speculative mode is both as accurate as and faster "
