@@ -19,6 +19,7 @@ from spec_graph.backends import backend_for
 from spec_graph.backends.base import ModelBackend
 from spec_graph.config import EndpointConfig, ReasoningConfig
 from spec_graph.errors import UserError
+from spec_graph.judging import StepScorer
 from spec_graph.nodes import SpecContext
 from spec_graph.prompts import ChatMessage
 from spec_graph.state import ReasoningResult, SpecState, Step, summarize
@@ -40,6 +41,9 @@ class SpeculativeReasoner:
         config: default knobs; override any of them per call (``threshold=8``).
         graph: a graph from `spec_graph.build_graph` (or a strategy's ``build``) with your
             own nodes; it then serves every run. None: each run uses its strategy's graph.
+        judge: the step judge of every run (`spec_graph.judging`: ``AllOf(ArithmeticJudge(),
+            TargetJudge("yesno"))``, an `LLMJudge`, a `RewardJudge`, ...). None: the target's
+            logprob judge ``config.judge``.
 
     Example:
         >>> reasoner = SpeculativeReasoner.from_endpoints(draft_endpoint, target_endpoint)  # doctest: +SKIP
@@ -54,9 +58,13 @@ class SpeculativeReasoner:
         config: ReasoningConfig | None = None,
         *,
         graph: CompiledStateGraph[Any, Any, Any, Any] | None = None,
+        judge: StepScorer | None = None,
     ) -> None:
         self.draft = draft
         self.target = target
+        if judge is not None and not isinstance(judge, StepScorer):
+            raise UserError(f"judge={judge!r} is not a StepScorer (a name and async ascore)")
+        self.judge = judge
         if config is None:
             # a graph built for a strategy runs that strategy unless a config says otherwise
             owner = built_for(graph) if graph is not None else None
@@ -98,7 +106,11 @@ class SpeculativeReasoner:
         strategy = get_strategy(config.strategy)
         graph = self._graph_for(strategy)
         context = SpecContext(
-            draft=self.draft, target=self.target, config=config, strategy=strategy
+            draft=self.draft,
+            target=self.target,
+            config=config,
+            strategy=strategy,
+            judge=self.judge,
         )
         run_config = {
             **(run_config or {}),

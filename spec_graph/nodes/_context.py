@@ -15,6 +15,7 @@ from spec_graph.prompts import ChatMessage, problem_messages
 from spec_graph.state import SpecState, StopReason
 
 if TYPE_CHECKING:
+    from spec_graph.judging import StepScorer
     from spec_graph.strategies import Strategy
 
 __all__ = [
@@ -45,6 +46,9 @@ class SpecContext:
     """That strategy's validated settings (``config.options`` as its settings model)."""
     prefetched: dict[str, asyncio.Task[Generation]] = field(default_factory=dict)
     """Pipelining: early drafts in flight, keyed by the chain they continue (one run's)."""
+    judge: StepScorer | None = None
+    """A custom judge object (`spec_graph.judging`: a reward model, an LLM judge, the
+    calculator, combinations); None: ``TargetJudge(config.judge)``, the target's logprobs."""
 
     def __post_init__(self) -> None:
         if self.strategy is None:

@@ -20,7 +20,8 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command
 
 from spec_graph.backends.base import GenerateRequest, Generation
-from spec_graph.judges import JUDGES, StepView
+from spec_graph.judges import StepView
+from spec_graph.judging import TargetJudge
 from spec_graph.nodes._context import (
     SpecContext,
     conversation,
@@ -182,17 +183,17 @@ async def decide(
 
 
 async def judge(state: SpecState, runtime: Runtime[SpecContext]) -> Command[str]:
-    """The target scores the candidate step; `decide` keeps it or sends it to be corrected.
+    """The judge scores the candidate step; `decide` keeps it or sends it to be corrected.
 
-    One greedy token, read from its top logprobs; the question asked and the reading of the
-    answer are ``config.judge``'s formulation. Keeping the step here, not in a node of its own,
-    saves a LangGraph superstep on every accepted step.
+    The judge is ``ctx.judge`` (any `spec_graph.judging.StepScorer`) or by default the target:
+    one greedy token, read from its top logprobs, in ``config.judge``'s formulation. Keeping
+    the step here, not in a node of its own, saves a LangGraph superstep on every accepted step.
     """
     ctx = runtime.context
     config = ctx.config
     candidate = state["candidate"]
     assert candidate is not None, "judge runs only after draft"
-    formulation = JUDGES[config.judge]
+    scorer = ctx.judge if ctx.judge is not None else TargetJudge(config.judge)
     view = StepView(
         messages=conversation(state, config),
         steps=step_texts(state),
@@ -202,17 +203,16 @@ async def judge(state: SpecState, runtime: Runtime[SpecContext]) -> Command[str]
     )
     _start_early_draft(state, ctx, candidate)
     try:
-        token = await ctx.target.next_token(formulation.request(view, config.judge_top_logprobs))
+        verdict = await scorer.ascore(view, ctx)
     except BaseException:
         await ctx.cancel_prefetched()
         raise
-    verdict = formulation.read(token, view, config.score_method)
     judged = candidate.model_copy(
         update={
             "judged": True,
             "score": verdict.score,
             "digit_probs": verdict.digit_probs,
-            "judge": candidate.judge + token.usage,
+            "judge": candidate.judge + verdict.usage,
         }
     )
     return await decide(state, runtime, judged)
