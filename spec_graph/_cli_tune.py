@@ -27,7 +27,7 @@ TUNE_MODES = (
     "handoff min_mean_logprob=-0.15",
     "handoff min_mean_logprob=-0.5",
     "specreason",
-    "specreason gate_logprob=-0.5",
+    "specreason gate_logprob=none",
     "scot n=2",
 )
 """The default sweep: both baselines, the hand-off trigger around its default, SpecReason with

@@ -121,13 +121,15 @@ class ReasoningConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    strategy: str = "handoff"
+    strategy: str = "specreason"
     """A registered strategy (`spec_graph.strategies`): ``specreason``, ``scot``,
     ``handoff``, ``best-of-n``, ``target-only``, ``draft-only``, or one of your own.
 
     The default is chosen on the measured accuracy-latency frontier, quality first: the
     fastest speculative configuration no more than 2 points less accurate than the target
-    alone (docs/frontier.md; ``spec-graph tune`` repeats the choice on your hardware)."""
+    alone, else the most accurate speculative one (docs/frontier.md; ``spec-graph tune``
+    repeats the choice on your hardware). Measured here, none met the rule: the default,
+    SpecReason with confidence gating, is slower and less accurate than ``target-only``."""
     options: dict[str, Any] = Field(default_factory=dict)
     """The strategy's own settings (e.g. SCoT's ``n``), validated by its settings model."""
     threshold: float = Field(default=8.0, ge=0.0, le=9.0)

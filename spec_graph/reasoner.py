@@ -25,6 +25,7 @@ from spec_graph.prompts import ChatMessage
 from spec_graph.state import ReasoningResult, SpecState, Step, summarize
 from spec_graph.strategies import Strategy, get_strategy
 from spec_graph.strategies._base import built_for
+from spec_graph.tools import ToolLimits, tools_by_name
 
 __all__ = ["SpeculativeReasoner"]
 
@@ -44,6 +45,10 @@ class SpeculativeReasoner:
         judge: the step judge of every run (`spec_graph.judging`: ``AllOf(ArithmeticJudge(),
             TargetJudge("yesno"))``, an `LLMJudge`, a `RewardJudge`, ...). None: the target's
             logprob judge ``config.judge``.
+        tools: tools a reasoning step may call (LangChain ``BaseTool`` objects or plain
+            functions; `spec_graph.tools` has a calculator and a sandboxed Python): a kept step
+            that calls one is followed by a ``tool`` step with the result (docs/tools.md).
+        tool_limits: bounds on tool use (calls per run, seconds per call, output size).
 
     Example:
         >>> reasoner = SpeculativeReasoner.from_endpoints(draft_endpoint, target_endpoint)  # doctest: +SKIP
@@ -59,12 +64,16 @@ class SpeculativeReasoner:
         *,
         graph: CompiledStateGraph[Any, Any, Any, Any] | None = None,
         judge: StepScorer | None = None,
+        tools: Sequence[Any] = (),
+        tool_limits: ToolLimits | None = None,
     ) -> None:
         self.draft = draft
         self.target = target
         if judge is not None and not isinstance(judge, StepScorer):
             raise UserError(f"judge={judge!r} is not a StepScorer (a name and async ascore)")
         self.judge = judge
+        self.tools = tools_by_name(tools)
+        self.tool_limits = tool_limits or ToolLimits()
         if config is None:
             # a graph built for a strategy runs that strategy unless a config says otherwise
             owner = built_for(graph) if graph is not None else None
@@ -111,6 +120,8 @@ class SpeculativeReasoner:
             config=config,
             strategy=strategy,
             judge=self.judge,
+            tools=self.tools,
+            tool_limits=self.tool_limits,
         )
         run_config = {
             **(run_config or {}),

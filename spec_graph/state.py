@@ -21,6 +21,8 @@ from spec_graph.usage import Usage
 
 __all__ = [
     "Candidate",
+    "ContextItem",
+    "NodeRole",
     "ReasoningResult",
     "RunTotals",
     "SpecState",
@@ -29,7 +31,29 @@ __all__ = [
     "summarize",
 ]
 
-StepSource = Literal["draft", "target"]
+StepSource = Literal["draft", "target", "tool"]
+NodeRole = Literal["draft", "judge", "correct", "answer"]
+"""Who reads the conversation: the draft writing, the judge scoring, the target writing a step
+(correction, warm-up, hand-off span), the target answering."""
+
+
+class ContextItem(BaseModel):
+    """Text that joins the conversation for the rest of the run: a retrieved document, a note.
+
+    Items live in the ``context`` channel (appended, never replaced) and are rendered into the
+    conversation by one function (`spec_graph.nodes.conversation`), so the draft, the judge
+    and the target see the same prompt unless an item says otherwise with ``roles``.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    text: str
+    source: str = ""
+    """Where it came from (a document id, ``retriever``, a hook's name), shown with the text."""
+    roles: tuple[NodeRole, ...] | None = None
+    """Who sees it; None: every role. E.g. ``("judge",)`` for a reference only the judge uses."""
+
+
 StopReason = Literal["boxed", "finished", "budget", "max_steps", "repetition"]
 
 
@@ -63,7 +87,7 @@ class Step(BaseModel):
     text: str
     source: StepSource
     """``draft``: a kept draft step; ``target``: written by the target (correction, warm-up,
-    hand-off span, rethinking)."""
+    hand-off span, rethinking); ``tool``: the results of the tool calls in the step before."""
     judged: bool = False
     """The judge scored the draft for this step (accepted or rejected)."""
     score: float | None = None
@@ -98,6 +122,8 @@ class SpecState(TypedDict, total=False):
     messages: list[ChatMessage]
     """The conversation both models continue; built from ``question`` when absent."""
     steps: Annotated[list[Step], operator.add]
+    context: Annotated[list[ContextItem], operator.add]
+    """Retrieved documents and notes every prompt shows (see `ContextItem`); appended to."""
     candidate: Candidate | None
     answer: str | None
     answer_usage: Usage
@@ -119,6 +145,11 @@ class RunTotals(BaseModel):
     """Accepted / judged draft steps (None when nothing was judged)."""
     gated_steps: int = 0
     """Draft steps kept without a judge call (confidence gating)."""
+    tool_steps: int = 0
+    """Steps carrying tool results into the chain (each may hold several calls)."""
+    tool_calls: int = 0
+    tool_s: float = 0.0
+    """Seconds spent running tools."""
     draft_tokens: int
     target_tokens: int
     draft_prompt_tokens: int
@@ -156,6 +187,7 @@ def summarize(state: SpecState, wall_s: float) -> RunTotals:
     """Aggregate telemetry over the steps (the one definition of every total)."""
     steps = state.get("steps", [])
     judged = [s for s in steps if s.judged]
+    tools = [s for s in steps if s.source == "tool"]
     accepted = [s for s in judged if s.source == "draft"]
     draft = sum((s.draft for s in steps), Usage())
     judge = sum((s.judge for s in steps), Usage())
@@ -171,6 +203,9 @@ def summarize(state: SpecState, wall_s: float) -> RunTotals:
         rejected_steps=len(judged) - len(accepted),
         acceptance_rate=len(accepted) / len(judged) if judged else None,
         gated_steps=sum(bool(s.note.get("gated")) for s in steps),
+        tool_steps=len(tools),
+        tool_calls=sum(len(s.note.get("calls", ())) for s in tools),
+        tool_s=sum(s.note.get("seconds", 0.0) for s in tools),
         draft_tokens=draft.completion_tokens,
         target_tokens=target.completion_tokens,
         draft_prompt_tokens=draft.prompt_tokens,

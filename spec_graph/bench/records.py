@@ -47,7 +47,10 @@ class ModeSpec(BaseModel):
 
     @classmethod
     def parse(cls, text: str) -> ModeSpec:
-        """Parse ``"STRATEGY [key=value ...]"``; unknown strategies or settings are errors."""
+        """Parse ``"STRATEGY [key=value ...]"``; unknown strategies or settings are errors.
+
+        ``none`` (or ``off``) as a value is None, e.g. ``specreason gate_logprob=none``.
+        """
         parts = shlex.split(text)
         if not parts:
             raise UserError("empty mode")
@@ -69,7 +72,7 @@ class ModeSpec(BaseModel):
                     f"setting, a sampling field (draft_sampling.temperature=0.6) or an option "
                     f"of {strategy.name!r} ({', '.join(option_names) or 'none'})"
                 )
-            overrides[key] = value
+            overrides[key] = None if value.lower() in ("none", "off") else value
         name = " ".join(parts)
         spec = cls(name=name, strategy=strategy.name, overrides=overrides)
         spec.config(ReasoningConfig())  # validate now, not after an hour of benchmarking

@@ -9,10 +9,12 @@ chain goes next. Replace or wrap any of them (`spec_graph.build_graph`, or a str
   `keep` and `decide` that custom nodes end with;
 - choices (`spec_graph.nodes.choices`): `draft_candidates` / `select_candidate` (best-of-n),
   `draft_chains` / `select_chain` (SCoT);
-- answer (`spec_graph.nodes.answer`): `answer`, `target_answer`, `finish`.
+- answer (`spec_graph.nodes.answer`): `answer`, `target_answer`, `finish`;
+- tools (`spec_graph.nodes.tools`): `run_tools`, which runs a kept step's tool calls;
+- `conversation`: the one builder of the messages every node sends.
 """
 
-from spec_graph.nodes._context import SpecContext, extract_boxed, stop_reason
+from spec_graph.nodes._context import SpecContext, conversation, extract_boxed, stop_reason
 from spec_graph.nodes.answer import answer, finish, target_answer
 from spec_graph.nodes.choices import (
     DraftChain,
@@ -35,12 +37,14 @@ from spec_graph.nodes.steps import (
     warming_up,
     write_target_step,
 )
+from spec_graph.nodes.tools import run_tools
 
 __all__ = [
     "DraftChain",
     "SpecContext",
     "answer",
     "confident",
+    "conversation",
     "correct",
     "decide",
     "draft",
@@ -52,6 +56,7 @@ __all__ = [
     "judge",
     "keep",
     "next_node",
+    "run_tools",
     "select_candidate",
     "select_chain",
     "start_condition",

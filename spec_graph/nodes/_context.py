@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from langchain_core.tools import BaseTool
 from pydantic import BaseModel
 
 from spec_graph.backends.base import Generation, ModelBackend
 from spec_graph.config import ReasoningConfig
-from spec_graph.prompts import ChatMessage, problem_messages
-from spec_graph.state import SpecState, StopReason
+from spec_graph.prompts import ChatMessage, problem_messages, with_context, with_system_note
+from spec_graph.state import NodeRole, SpecState, StopReason
+from spec_graph.tools.executor import ToolLimits
+from spec_graph.tools.protocol import tool_instructions
 
 if TYPE_CHECKING:
     from spec_graph.judging import StepScorer
@@ -49,6 +53,10 @@ class SpecContext:
     judge: StepScorer | None = None
     """A custom judge object (`spec_graph.judging`: a reward model, an LLM judge, the
     calculator, combinations); None: ``TargetJudge(config.judge)``, the target's logprobs."""
+    tools: Mapping[str, BaseTool] = field(default_factory=dict)
+    """Tools a step may call (by name; `spec_graph.tools.tools_by_name`); empty: none."""
+    tool_limits: ToolLimits = field(default_factory=ToolLimits)
+    """Bounds on tool use: calls per run, seconds per call, output size."""
 
     def __post_init__(self) -> None:
         if self.strategy is None:
@@ -69,9 +77,24 @@ class SpecContext:
                 await task
 
 
-def conversation(state: SpecState, config: ReasoningConfig) -> list[ChatMessage]:
-    """The messages both models continue: given ones, or built from the question."""
-    return state.get("messages") or problem_messages(state["question"], config.system_prompt)
+def conversation(
+    state: SpecState, ctx: SpecContext, role: NodeRole | None = None
+) -> list[ChatMessage]:
+    """The messages the models continue: given ones or built from the question, with context.
+
+    The one place a prompt's conversation is built, so the draft, the judge and the target see
+    the same one (and the servers' prefix caches stay warm across roles): the run's tools are
+    described in the system message, and the items of the ``context`` channel that ``role``
+    may see are appended to the last user message as data.
+    """
+    config = ctx.config
+    messages = state.get("messages") or problem_messages(state["question"], config.system_prompt)
+    if ctx.tools:
+        messages = with_system_note(messages, tool_instructions(list(ctx.tools.values())))
+    items = [
+        c for c in state.get("context", ()) if role is None or c.roles is None or role in c.roles
+    ]
+    return with_context(messages, items) if items else messages
 
 
 def step_texts(state: SpecState) -> list[str]:

@@ -36,7 +36,7 @@ async def target_answer(state: SpecState, runtime: Runtime[SpecContext]) -> dict
     lead = "The final answer is " + BOXED
     generation = await ctx.target.generate(
         GenerateRequest(
-            messages=conversation(state, config),
+            messages=conversation(state, ctx, "answer"),
             prefix=chain_prefix(step_texts(state), config.step_delimiter) + lead,
             max_tokens=config.answer_max_tokens,
             stop=["\n"],

@@ -133,7 +133,7 @@ async def select_candidate(state: CandidatesState, runtime: Runtime[SpecContext]
     drafted = sum((c.draft for c in candidates), Usage())
     drafted = drafted.model_copy(update={"seconds": max(c.draft.seconds for c in candidates)})
     view = OptionsView(
-        messages=conversation(state, config),
+        messages=conversation(state, ctx, "judge"),
         options=[candidates[i].text for i in shown],
         kind="step",
         steps=step_texts(state),
@@ -172,7 +172,7 @@ async def draft_chains(state: ChainsState, runtime: Runtime[SpecContext]) -> Com
     n = getattr(ctx.options, "n", None) or await default_width(ctx)
     cap = int(getattr(ctx.options, "max_chain_tokens", config.token_budget))
     request = GenerateRequest(
-        messages=conversation(state, config),
+        messages=conversation(state, ctx, "draft"),
         max_tokens=max(1, min(cap, config.token_budget)),
         sampling=_sampling(ctx),
         tools=config.tools,
@@ -219,7 +219,9 @@ async def select_chain(state: ChainsState, runtime: Runtime[SpecContext]) -> Com
         update={"seconds": state.get("telemetry", {}).get("draft_wall_s", 0.0)}
     )
     view = OptionsView(
-        messages=conversation(state, config), options=[drafts[i].text for i in shown], kind="chain"
+        messages=conversation(state, ctx, "judge"),
+        options=[drafts[i].text for i in shown],
+        kind="chain",
     )
     selection, judged = await _pick(ctx, view)
     chosen = None if selection.choice is None else shown[selection.choice]

@@ -29,8 +29,10 @@ from spec_graph.nodes._context import (
     step_texts,
     stop_reason,
 )
+from spec_graph.nodes.tools import close_tool_call, pending_tool_calls
 from spec_graph.prompts import chain_prefix
 from spec_graph.state import Candidate, SpecState, Step
+from spec_graph.tools.protocol import TOOL_CALL_CLOSE
 
 __all__ = [
     "confident",
@@ -52,6 +54,8 @@ def next_node(state: SpecState, ctx: SpecContext) -> str:
     """After a step is kept: ``answer`` when the chain should stop, else the strategy's pick."""
     if stop_reason(state, ctx.config) is not None:
         return "answer"
+    if ctx.tools and ctx.strategy.tool_steps and pending_tool_calls(state, ctx):
+        return "tools"
     return ctx.strategy.next_node(state, ctx)
 
 
@@ -70,6 +74,8 @@ def warming_up(state: SpecState, ctx: SpecContext) -> bool:
 
 def keep(state: SpecState, step: Step, ctx: SpecContext) -> Command[str]:
     """Append ``step`` to the chain, clear the candidate, and go where the longer chain leads."""
+    if ctx.tools and step.source != "tool":
+        step = step.model_copy(update={"text": close_tool_call(step.text)})
     chain: SpecState = {**state, "steps": [*state.get("steps", []), step]}
     return Command(update={"steps": [step], "candidate": None}, goto=next_node(chain, ctx))
 
@@ -85,10 +91,10 @@ def step_request(
     """The request that makes a model write the next step: continue the chain to the delimiter."""
     config = ctx.config
     return GenerateRequest(
-        messages=conversation(state, config),
+        messages=conversation(state, ctx, "draft" if role == "draft" else "correct"),
         prefix=chain_prefix(step_texts(state), config.step_delimiter),
         max_tokens=step_max_tokens(state, config, max_tokens),
-        stop=[config.step_delimiter],
+        stop=[config.step_delimiter, TOOL_CALL_CLOSE] if ctx.tools else [config.step_delimiter],
         sampling=config.draft_sampling if role == "draft" else config.target_sampling,
         tools=config.tools,
         logprobs=logprobs,
@@ -195,7 +201,7 @@ async def judge(state: SpecState, runtime: Runtime[SpecContext]) -> Command[str]
     assert candidate is not None, "judge runs only after draft"
     scorer = ctx.judge if ctx.judge is not None else TargetJudge(config.judge)
     view = StepView(
-        messages=conversation(state, config),
+        messages=conversation(state, ctx, "judge"),
         steps=step_texts(state),
         candidate=candidate.text,
         delimiter=config.step_delimiter,

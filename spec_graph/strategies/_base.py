@@ -13,7 +13,7 @@ chat model, ``bench`` modes and `ReasoningResult.strategy` all read the registry
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from langgraph.graph import END, START, StateGraph
@@ -22,7 +22,8 @@ from langgraph.types import Checkpointer
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from spec_graph.errors import UserError
-from spec_graph.nodes import SpecContext, start_condition
+from spec_graph.hooks import Around, Hook, hooked
+from spec_graph.nodes import SpecContext, run_tools, start_condition
 from spec_graph.state import SpecState
 
 if TYPE_CHECKING:
@@ -43,6 +44,18 @@ def built_for(graph: Any) -> str | None:
 
 NodeSpec = tuple[Callable[..., Any], tuple[str, ...]]
 """A node's default function and the nodes it may route to (for the drawn graph)."""
+
+
+def _listed(value: Any) -> list[Any]:
+    """One hook or a list of them, as a list."""
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+async def _no_op(state: Any) -> dict[str, Any]:
+    """The ``start`` node's own work (none: its hooks are the point)."""
+    return {}
 
 
 class StrategySettings(BaseModel):
@@ -72,6 +85,9 @@ class Strategy:
     State: ClassVar[type[Any]] = SpecState
     entries: ClassVar[tuple[str, ...]] = ("answer",)
     """The nodes a run may start at (besides ``answer``), for the drawn graph."""
+    tool_steps: ClassVar[bool] = True
+    """Steps may call tools: the graph has a ``tools`` node that `spec_graph.nodes.keep` routes
+    to when a kept step holds tool calls (strategies that never keep single steps say False)."""
 
     def __init__(self) -> None:
         self._graph: CompiledStateGraph[Any, Any, Any, Any] | None = None
@@ -120,31 +136,66 @@ class Strategy:
         *,
         checkpointer: Checkpointer = None,
         name: str | None = None,
+        before: Mapping[str, Hook | Sequence[Hook]] | None = None,
+        after: Mapping[str, Hook | Sequence[Hook]] | None = None,
+        around: Mapping[str, Around | Sequence[Around]] | None = None,
         **overrides: Any,
     ) -> CompiledStateGraph[Any, Any, Any, Any]:
-        """Compile this strategy's graph, with any node replaced by your own.
+        """Compile this strategy's graph, with any node replaced by your own or hooked.
 
         A replacement is anything LangGraph accepts as a node (an async function of
         ``(state)`` or ``(state, runtime)``, a Runnable) that returns what the node it
         replaces returns: a `Command` saying where the chain goes next (``answer`` returns a
         plain update and the run ends after it).
+
+        ``before`` / ``after`` / ``around`` map a node name to one hook or a list of them
+        (`spec_graph.hooks`); ``before={"start": ...}`` runs once, before the first node.
         """
         defaults = self.nodes()
-        unknown = sorted(set(overrides) - set(defaults))
-        if unknown:
-            msg = f"strategy {self.name!r} has no node {unknown[0]!r}; its nodes: {', '.join(defaults)}"
-            raise UserError(msg)
+        if self.tool_steps:  # any node that keeps a step may route to the tool runner
+            defaults = {
+                n: (fn, (*dests, "tools") if n != "answer" else dests)
+                for n, (fn, dests) in defaults.items()
+            }
+            defaults["tools"] = (
+                run_tools,
+                (*(n for n in defaults if n != "answer"), "answer"),
+            )
+        hooks = {"before": before or {}, "after": after or {}, "around": around or {}}
+        known = list(defaults)
+        for kind, table in hooks.items():
+            allowed = [*known, "start"] if kind == "before" else known
+            self._check_nodes(table, f"{kind} hooks", allowed)
+        self._check_nodes(overrides, "replacements", known)
         builder = StateGraph(self.State, context_schema=SpecContext)
         for node, (default, destinations) in defaults.items():
             chosen = overrides.get(node) or default
+            befores, afters, arounds = (_listed(hooks[k].get(node)) for k in hooks)
+            if befores or afters or arounds:
+                chosen = hooked(chosen, self.State, before=befores, after=afters, around=arounds)
             builder.add_node(node, chosen, destinations=destinations or None)  # type: ignore[arg-type]
-        builder.add_conditional_edges(
-            START, start_condition, list(dict.fromkeys([*self.entries, "answer"]))
-        )
+        entries = list(dict.fromkeys([*self.entries, "answer"]))
+        start_hooks = _listed(hooks["before"].get("start"))
+        if start_hooks:
+            builder.add_node("start", hooked(_no_op, self.State, before=start_hooks))
+            builder.add_edge(START, "start")
+            builder.add_conditional_edges("start", start_condition, entries)
+        else:
+            builder.add_conditional_edges(START, start_condition, entries)
         builder.add_edge("answer", END)
         graph = builder.compile(checkpointer=checkpointer, name=name or f"spec-graph:{self.name}")
         _BUILT_FOR[graph] = self.name
         return graph
+
+    def _check_nodes(self, named: Mapping[str, Any], what: str, allowed: list[str]) -> None:
+        """A `UserError` for the first name in ``named`` that is not a node of this graph."""
+        unknown = sorted(set(named) - set(allowed))
+        if unknown:
+            msg = (
+                f"strategy {self.name!r} has no node {unknown[0]!r} (in {what}); "
+                f"its nodes: {', '.join(allowed)}"
+            )
+            raise UserError(msg)
 
     def graph(self) -> CompiledStateGraph[Any, Any, Any, Any]:
         """The default compiled graph (compiled once per strategy object)."""

@@ -47,8 +47,9 @@ class HandOffSettings(StrategySettings):
     min_mean_logprob: float | None = Field(default=-0.25, le=0.0)
     """Below this mean token log-probability the target writes the next span; None: off.
 
-    -0.25 was chosen on the frontier (GSM8K 300-319, default pair, greedy; docs/frontier.md):
-    at -0.5 the 0.5B's greedy steps never triggered a hand-off."""
+    -0.25 was the fastest hand-off on the frontier at the best hand-off accuracy (GSM8K
+    300-349, default pair, greedy; docs/frontier.md): at -0.5 the 0.5B's greedy steps never
+    triggered a hand-off."""
     span_tokens: int = Field(default=128, ge=1)
     """Longest span the target writes per hand-off."""
 

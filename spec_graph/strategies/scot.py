@@ -64,6 +64,7 @@ class SCoT(Strategy):
     Settings = SCoTSettings
     State = SCoTState
     entries = ("draft",)
+    tool_steps = False  # whole chains, no single kept steps
 
     @override
     def nodes(self) -> dict[str, NodeSpec]:

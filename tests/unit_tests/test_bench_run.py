@@ -153,16 +153,16 @@ def _plan(reasoner: SpeculativeReasoner, n: int, modes: list[str], **base) -> Ru
 
 async def test_run_questions_interleaves_modes_records_and_grades(tmp_path):
     reasoner, _draft, _target = _fake_reasoner()
-    plan = _plan(reasoner, 2, ["target-only", "specreason"])
+    plan = _plan(reasoner, 2, ["target-only", "specreason gate_logprob=none"])
     seen: list[tuple[str, str]] = []
     records = await run_questions(
         reasoner, plan, tmp_path / "raw.jsonl", on_record=lambda r, _: seen.append((r.id, r.mode))
     )
     assert seen == [
         ("q0", "target-only"),
-        ("q0", "specreason"),
+        ("q0", "specreason gate_logprob=none"),
         ("q1", "target-only"),
-        ("q1", "specreason"),
+        ("q1", "specreason gate_logprob=none"),
     ]
     assert [r.correct for r in records] == [False, False, True, True]  # gold 1, 2
     spec = records[1]

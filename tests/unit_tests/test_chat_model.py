@@ -31,7 +31,7 @@ from spec_graph.state import Candidate
 from spec_graph.strategies import Strategy, StrategySettings, register_strategy
 from spec_graph.testing import ScriptedFakeBackend
 
-SPECREASON = ReasoningConfig(strategy="specreason")
+SPECREASON = ReasoningConfig(strategy="specreason", options={"gate_logprob": None})  # judge all
 """These tests script SpecReason's judge calls, whatever the package's default strategy is."""
 
 

@@ -18,13 +18,15 @@ from spec_graph.judges import JUDGES
 from spec_graph.prompts import JUDGE_INSTRUCTION
 from spec_graph.testing import ScriptedFakeBackend
 
+UNGATED = {"gate_logprob": None}  # these tests script the judge on every step
+
 
 def make(draft_steps=(), scores=(), target_steps=(), answers=(), **config):
     draft = ScriptedFakeBackend("fake-draft", steps=draft_steps)
     target = ScriptedFakeBackend("fake-target", steps=target_steps, scores=scores, answers=answers)
     # these tests are about SpecReason's loop, whatever the package's default strategy is
     reasoner = SpeculativeReasoner(
-        draft, target, ReasoningConfig(**{"strategy": "specreason", **config})
+        draft, target, ReasoningConfig(**{"strategy": "specreason", "options": UNGATED, **config})
     )
     return reasoner, draft, target
 
@@ -294,7 +296,9 @@ async def test_a_judge_of_your_own_scores_and_decide_applies_the_threshold():
 
     draft = ScriptedFakeBackend("fake-draft", steps=["short", "a much longer step", "so 2"])
     target = ScriptedFakeBackend("fake-target", steps=["fixed \\boxed{2}"])
-    reasoner = SpeculativeReasoner(draft, target, graph=build_graph(judge=length_judge))
+    reasoner = SpeculativeReasoner(
+        draft, target, ReasoningConfig(options=UNGATED), graph=build_graph(judge=length_judge)
+    )
     result = await reasoner.ainvoke("q")
     assert [(s.source, s.score) for s in result.steps] == [("draft", 9.0), ("target", 0.0)]
     assert result.steps[1].rejected_draft == "a much longer step"
@@ -396,7 +400,7 @@ async def test_pipelining_drafts_the_next_step_while_the_judge_runs():
     draft = ScriptedFakeBackend("fake-draft", steps=["a", "b", "so \\boxed{1}"], delay_s=0.01)
     target = ScriptedFakeBackend("fake-target", scores=[9, 9, 9], delay_s=0.01)
     reasoner = SpeculativeReasoner(
-        draft, target, ReasoningConfig(strategy="specreason", pipeline=True)
+        draft, target, ReasoningConfig(strategy="specreason", options=UNGATED, pipeline=True)
     )
     result = await reasoner.ainvoke("q")
     assert [s.text for s in result.steps] == ["a", "b", "so \\boxed{1}"]
@@ -414,7 +418,7 @@ async def test_pipelining_cancels_the_early_draft_on_rejection_and_redrafts_afte
     draft = ScriptedFakeBackend("fake-draft", steps=["bad", "so \\boxed{2}"], delay_s=0.01)
     target = ScriptedFakeBackend("fake-target", scores=[1, 9], steps=["good"], delay_s=0.01)
     reasoner = SpeculativeReasoner(
-        draft, target, ReasoningConfig(strategy="specreason", pipeline=True)
+        draft, target, ReasoningConfig(strategy="specreason", options=UNGATED, pipeline=True)
     )
     result = await reasoner.ainvoke("q")
     assert [(s.source, s.text) for s in result.steps] == [
@@ -432,7 +436,9 @@ async def test_pipelining_leaves_no_task_running_after_the_run():
     draft = ScriptedFakeBackend("fake-draft", steps=["a", "b"] * 5, delay_s=0.01)
     target = ScriptedFakeBackend("fake-target", scores=[9] * 10, answers=["7"], delay_s=0.01)
     reasoner = SpeculativeReasoner(
-        draft, target, ReasoningConfig(strategy="specreason", pipeline=True, max_steps=3)
+        draft,
+        target,
+        ReasoningConfig(strategy="specreason", options=UNGATED, pipeline=True, max_steps=3),
     )
     result = await reasoner.ainvoke("q")
     assert len(result.steps) == 3

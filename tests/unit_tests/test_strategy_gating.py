@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from spec_graph import ReasoningConfig, SpeculativeReasoner, UserError
+from spec_graph import ReasoningConfig, SpeculativeReasoner, UserError, get_strategy
 from spec_graph.nodes import confident
 from spec_graph.state import Candidate
 from spec_graph.testing import ScriptedFakeBackend
@@ -18,7 +18,7 @@ from spec_graph.testing import ScriptedFakeBackend
 def make(draft_steps, logprobs=(), scores=(), target_steps=(), *, gate=-0.5, **config):
     draft = ScriptedFakeBackend("fake-draft", steps=draft_steps, step_logprobs=logprobs)
     target = ScriptedFakeBackend("fake-target", scores=scores, steps=target_steps, answers=["0"])
-    options = {} if gate is None else {"gate_logprob": gate}
+    options = {"gate_logprob": gate}  # None: off (the default is on, at -0.5)
     reasoning = ReasoningConfig(strategy="specreason", options=options, **config)
     return SpeculativeReasoner(draft, target, reasoning), draft, target
 
@@ -156,3 +156,10 @@ def test_the_gate_is_a_specreason_option_and_must_be_a_log_probability():
         base.with_overrides(gate_logprob=0.5)
     with pytest.raises(UserError, match="gate_logprob"):
         base.with_overrides(strategy="scot", gate_logprob=-0.5)  # not a SCoT option
+
+
+def test_gating_is_on_by_default_at_the_frontier_choice():
+    # chosen on the 50-question tuning slice (docs/frontier.md)
+    config = ReasoningConfig()
+    assert config.strategy == "specreason"
+    assert get_strategy("specreason").options(config).gate_logprob == -0.5

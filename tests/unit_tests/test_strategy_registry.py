@@ -214,7 +214,8 @@ def test_with_overrides_sends_unknown_keys_to_the_strategy_options():
 def test_a_strategy_of_our_own_has_its_own_graph():
     graph = DRAFT_TWICE.graph()
     assert graph.name == "spec-graph:draft-twice"
-    assert set(graph.get_graph().nodes) == {"__start__", "draft", "correct", "answer", "__end__"}
+    expected = {"__start__", "draft", "correct", "tools", "answer", "__end__"}  # tools: calls
+    assert set(graph.get_graph().nodes) == expected
     assert build_graph("draft-twice").get_graph().nodes.keys() == graph.get_graph().nodes.keys()
     with pytest.raises(UserError, match="no node 'judge'"):
         build_graph("draft-twice", judge=nodes.judge)
@@ -321,7 +322,7 @@ async def test_our_strategy_runs_through_bench(tmp_path):
     items = [BenchItem(id=f"q{i}", question=f"What is {i} + 1?", answer=str(i + 1)) for i in (0, 1)]
     plan = RunPlan(
         items=items,
-        modes=[ModeSpec.parse("draft-twice"), ModeSpec.parse("specreason")],
+        modes=[ModeSpec.parse("draft-twice"), ModeSpec.parse("specreason gate_logprob=none")],
         base=ReasoningConfig(),
         draft_model=draft.model_name,
         target_model=target.model_name,
@@ -331,9 +332,9 @@ async def test_our_strategy_runs_through_bench(tmp_path):
     records = await run_questions(reasoner, plan, raw)
     assert [(r.id, r.mode) for r in records] == [
         ("q0", "draft-twice"),
-        ("q0", "specreason"),
+        ("q0", "specreason gate_logprob=none"),
         ("q1", "draft-twice"),
-        ("q1", "specreason"),
+        ("q1", "specreason gate_logprob=none"),
     ]
     assert [r.correct for r in records] == [False, False, True, True]  # gold 1, then 2
     ours = records[0]
