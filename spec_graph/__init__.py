@@ -30,9 +30,21 @@ from spec_graph.errors import (
     UserError,
 )
 from spec_graph.graph import build_graph
+from spec_graph.hooks import Retrieve
+from spec_graph.judging import (
+    AllOf,
+    AnyOf,
+    ArithmeticJudge,
+    LLMJudge,
+    RewardJudge,
+    StepScorer,
+    TargetJudge,
+    Verdict,
+    Weighted,
+)
 from spec_graph.nodes import SpecContext
 from spec_graph.reasoner import SpeculativeReasoner
-from spec_graph.state import ReasoningResult, RunTotals, SpecState, Step
+from spec_graph.state import ContextItem, ReasoningResult, RunTotals, SpecState, Step
 from spec_graph.strategies import (
     Strategy,
     StrategySettings,
@@ -40,21 +52,29 @@ from spec_graph.strategies import (
     register_strategy,
     strategy_names,
 )
+from spec_graph.tools import ToolLimits
 from spec_graph.usage import Usage
 
 __all__ = [
     "LOCAL_PROFILES",
+    "AllOf",
+    "AnyOf",
+    "ArithmeticJudge",
     "BackendError",
+    "ContextItem",
     "EmbeddedModels",
     "EmbeddedServerError",
     "EndpointConfig",
     "GenerateRequest",
     "Generation",
+    "LLMJudge",
     "ModelBackend",
     "ModelFetchError",
     "NextToken",
     "ReasoningConfig",
     "ReasoningResult",
+    "Retrieve",
+    "RewardJudge",
     "RunTotals",
     "SamplingConfig",
     "ScoreRequest",
@@ -66,10 +86,15 @@ __all__ = [
     "SpeculativeReasoner",
     "SpeculativeReasoningChatModel",
     "Step",
+    "StepScorer",
     "Strategy",
     "StrategySettings",
+    "TargetJudge",
+    "ToolLimits",
     "Usage",
     "UserError",
+    "Verdict",
+    "Weighted",
     "__version__",
     "backend_for",
     "build_graph",

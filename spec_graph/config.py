@@ -142,6 +142,10 @@ class ReasoningConfig(BaseModel):
     score_method: ScoreMethod = "average"
     """``average`` (expected value) separates steps; a greedy digit from a small judge is
     almost always 9 (AUROC 0.50 in our measurements)."""
+    check_arithmetic: bool = False
+    """Re-check each draft step's arithmetic (``a op b = c``) with the calculator before the
+    judge: a step with a wrong claim is rejected without a judge call; the others go to the
+    judge (`spec_graph.judging.ArithmeticJudge` first in a cheap-first `AllOf`)."""
     judge_top_logprobs: int = Field(default=10, ge=1, le=20)
     """How many alternatives of the score token to read (digits outside them count as 0)."""
     pipeline: bool = False

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from spec_graph.config import JudgeName
+from spec_graph.config import JudgeName, ReasoningConfig
 from spec_graph.errors import SpecGraphError, UserError
 from spec_graph.judges import JUDGES, StepView
 from spec_graph.prompts import sanitize_step
@@ -58,6 +58,7 @@ __all__ = [
     "TargetJudge",
     "Verdict",
     "Weighted",
+    "default_judge",
 ]
 
 
@@ -618,3 +619,14 @@ class Weighted:
         total = sum(w for _, w in said)
         score = sum(v.score * w for v, w in said if v.score is not None) / total
         return _combined(self.judges, verdicts, min(max(score, 0.0), 9.0), abstain=False)
+
+
+def default_judge(config: ReasoningConfig) -> StepScorer:
+    """The judge of a run that names none: the target's ``config.judge`` formulation.
+
+    With ``config.check_arithmetic`` the calculator checks the step's arithmetic first.
+    """
+    target = TargetJudge(config.judge)
+    if config.check_arithmetic:
+        return AllOf(ArithmeticJudge(), target, cheap_first=True)
+    return target

@@ -163,6 +163,7 @@ class SpeculativeReasoner:
             stop_reason=state.get("stop_reason"),
             totals=summarize(state, time.perf_counter() - started),
             telemetry=strategy.telemetry(state),
+            context=state.get("context", []),
         )
 
     def _graph_for(self, strategy: Strategy) -> CompiledStateGraph[Any, Any, Any, Any]:

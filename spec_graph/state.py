@@ -181,6 +181,8 @@ class ReasoningResult(BaseModel):
     totals: RunTotals
     telemetry: dict[str, Any] = Field(default_factory=dict)
     """The strategy's own telemetry (e.g. SCoT: per-draft tokens, selection probabilities)."""
+    context: list[ContextItem] = Field(default_factory=list)
+    """What hooks and retrievers added to the conversation (the ``context`` channel)."""
 
 
 def summarize(state: SpecState, wall_s: float) -> RunTotals:

@@ -21,7 +21,7 @@ from langgraph.types import Command
 
 from spec_graph.backends.base import GenerateRequest, Generation
 from spec_graph.judges import StepView
-from spec_graph.judging import TargetJudge
+from spec_graph.judging import default_judge
 from spec_graph.nodes._context import (
     SpecContext,
     conversation,
@@ -199,7 +199,7 @@ async def judge(state: SpecState, runtime: Runtime[SpecContext]) -> Command[str]
     config = ctx.config
     candidate = state["candidate"]
     assert candidate is not None, "judge runs only after draft"
-    scorer = ctx.judge if ctx.judge is not None else TargetJudge(config.judge)
+    scorer = ctx.judge if ctx.judge is not None else default_judge(config)
     view = StepView(
         messages=conversation(state, ctx, "judge"),
         steps=step_texts(state),

@@ -92,3 +92,36 @@ def test_readme_strategy_example_runs(line):
     strategy = args[args.index("--strategy") + 1]
     assert "Answer:" in proc.stdout
     assert strategy in proc.stdout  # the summary names the strategy that ran
+
+
+def test_readme_compose_hook_runs():
+    namespace = _run_block(" (compose: hook)")
+    result = namespace["result"]
+    assert [c.text for c in result.context] == ["Write each calculation as a * b = c."]
+    assert result.steps
+
+
+def test_readme_compose_retriever_runs():
+    namespace = _run_block(" (compose: retriever)")
+    assert [c.text for c in namespace["result"].context] == ["A baker's dozen is 13."]
+
+
+def test_readme_compose_tool_runs():
+    # The tiny model may or may not call a tool; when it does, the result follows the call.
+    result = _run_block(" (compose: tool)")["result"]
+    assert result.steps
+    for before, step in zip(result.steps, result.steps[1:], strict=False):
+        if step.source == "tool":
+            assert "<tool_call>" in before.text
+            assert "<tool_response>" in step.text
+    assert result.totals.tool_calls == sum(
+        len(s.note["calls"]) for s in result.steps if s.source == "tool"
+    )
+
+
+def test_readme_compose_judge_runs():
+    result = _run_block(" (compose: judge)")["result"]
+    judged = [s for s in result.steps if s.judged]
+    assert all(s.score is not None or s.source == "target" for s in judged)
+    # the calculator runs first: the target is asked only about steps it did not fault
+    assert result.totals.judge_calls <= len(judged)

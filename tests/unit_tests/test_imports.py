@@ -5,6 +5,18 @@ import spec_graph.strategies
 
 EXPECTED_ALL = [
     "LOCAL_PROFILES",
+    "AllOf",
+    "AnyOf",
+    "ArithmeticJudge",
+    "ContextItem",
+    "LLMJudge",
+    "Retrieve",
+    "RewardJudge",
+    "StepScorer",
+    "TargetJudge",
+    "ToolLimits",
+    "Verdict",
+    "Weighted",
     "BackendError",
     "EmbeddedModels",
     "EmbeddedServerError",

@@ -522,3 +522,15 @@ async def test_a_judge_that_raises_cancels_the_early_draft_and_propagates():
         )
     pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
     assert not pending
+
+
+async def test_check_arithmetic_rejects_a_wrong_step_without_asking_the_target():
+    from spec_graph import ReasoningConfig, SpeculativeReasoner
+    from spec_graph.testing import ScriptedFakeBackend
+
+    draft = ScriptedFakeBackend("fake-draft", steps=["3 * 4 = 13", "so \\boxed{12}"])
+    target = ScriptedFakeBackend("fake-target", scores=[9], steps=["3 * 4 = 12"])
+    config = ReasoningConfig(check_arithmetic=True, options={"gate_logprob": None})
+    result = await SpeculativeReasoner(draft, target, config).ainvoke("q")
+    assert [(s.source, s.score) for s in result.steps] == [("target", 0.0), ("draft", 9.0)]
+    assert target.count("next_token") == 1  # only the step with right (no) arithmetic
