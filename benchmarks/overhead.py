@@ -7,6 +7,12 @@ and the difference (docs/architecture.md; target < 1 ms per step), plus LangGrap
 of two empty nodes looping with `Command` (what any two-superstep step costs on this machine),
 so machine speed and our share of the overhead can be told apart. All three are interleaved.
 
+Composition (issue "hooks, channels, tools"): the same graph with (a) two no-op hooks per step
+(a function before ``draft``, one after ``judge``), (b) three retrieved documents in the
+context channel (BM25 at ``start``: every prompt then carries them), (c) a calculator call in
+every step (each kept step is followed by a ``tool`` step: one more superstep, the parse and
+the calculator). Reported per *draft* step, beside the plain graph, interleaved with it.
+
     python benchmarks/overhead.py --steps 50 --runs 40 --out benchmarks/results/overhead.json
 """
 
@@ -22,11 +28,13 @@ from pathlib import Path
 from langgraph.graph import START, StateGraph
 from langgraph.types import Command
 
-from spec_graph import ReasoningConfig, SpeculativeReasoner
+from spec_graph import ReasoningConfig, Retrieve, SpeculativeReasoner, build_graph
 from spec_graph.backends import GenerateRequest, ScoreRequest
 from spec_graph.judges import JUDGES
 from spec_graph.prompts import chain_prefix, problem_messages
+from spec_graph.retrieval import BM25Retriever
 from spec_graph.testing import ScriptedFakeBackend
+from spec_graph.tools import calculator
 
 
 def _fakes(steps: int) -> tuple[ScriptedFakeBackend, ScriptedFakeBackend]:
@@ -74,6 +82,43 @@ async def graph_run(steps: int, config: ReasoningConfig) -> float:
     return elapsed
 
 
+def _noop(state: dict) -> None:
+    return None
+
+
+DOCS = ["1 + 0 is 1.", "What is zero? Nothing.", "Adding 0 is adding nothing."]
+COMPOSED = {
+    "hooks": lambda: build_graph("specreason", before={"draft": _noop}, after={"judge": _noop}),
+    "context": lambda: build_graph(
+        "specreason",
+        before={"start": Retrieve(retriever=BM25Retriever.from_texts(DOCS, k=3))},
+    ),
+    "tools": lambda: build_graph("specreason"),
+}
+CALL = '<tool_call>\n{"name": "calculator", "arguments": {"expression": "%d + 1"}}'
+
+
+async def composed_run(steps: int, config: ReasoningConfig, kind: str, graph) -> float:
+    """One run with composition ``kind`` (see the module docstring); seconds."""
+    draft, target = _fakes(steps)
+    tools = []
+    if kind == "tools":
+        texts = [CALL % i for i in range(steps - 1)] + ["so \\boxed{1}"]
+        draft = ScriptedFakeBackend("fake-draft", steps=texts)
+        tools = [calculator]
+    reasoner = SpeculativeReasoner(draft, target, config, graph=graph, tools=tools)
+    started = time.perf_counter()
+    result = await reasoner.ainvoke("What is 1 + 0?")
+    elapsed = time.perf_counter() - started
+    drafted = sum(s.source == "draft" for s in result.steps)
+    assert drafted == steps, (kind, result.stop_reason, drafted)
+    if kind == "context":
+        assert len(result.context) == 3
+    if kind == "tools":
+        assert result.totals.tool_calls == steps - 1
+    return elapsed
+
+
 def _floor_graph(steps: int):
     """Two empty nodes looping ``steps`` times with `Command`: LangGraph's floor per step."""
 
@@ -100,17 +145,29 @@ async def floor_run(graph, steps: int) -> float:
 
 
 async def main(args: argparse.Namespace) -> dict:
-    config = ReasoningConfig(max_steps=args.steps + 1, token_budget=100_000)
+    # the bare loop judges every step, so the graph must too: no confidence gating
+    config = ReasoningConfig(
+        strategy="specreason",
+        options={"gate_logprob": None},
+        max_steps=2 * args.steps + 1,
+        token_budget=100_000,
+    )
     floor = _floor_graph(args.steps)
+    graphs = {kind: make() for kind, make in COMPOSED.items()}
+    composed_s: dict[str, list[float]] = {kind: [] for kind in COMPOSED}
     for _ in range(3):  # warm up imports, graph compilation, caches
         await graph_run(args.steps, config)
         await bare_loop(args.steps, config)
         await floor_run(floor, args.steps)
+        for kind, graph in graphs.items():
+            await composed_run(args.steps, config, kind, graph)
     graph_s, bare_s, floor_s = [], [], []
-    for _ in range(args.runs):  # interleaved, so drift hits all three
+    for _ in range(args.runs):  # interleaved, so drift hits all of them
         graph_s.append(await graph_run(args.steps, config))
         bare_s.append(await bare_loop(args.steps, config))
         floor_s.append(await floor_run(floor, args.steps))
+        for kind, graph in graphs.items():
+            composed_s[kind].append(await composed_run(args.steps, config, kind, graph))
     graph_us = statistics.median(graph_s) / args.steps * 1e6
     bare_us = statistics.median(bare_s) / args.steps * 1e6
     floor_us = statistics.median(floor_s) / args.steps * 1e6
@@ -123,6 +180,13 @@ async def main(args: argparse.Namespace) -> dict:
         "langgraph_floor_us_per_step": floor_us,
         "ours_above_floor_us_per_step": graph_us - bare_us - floor_us,
         "target_us_per_step": 1000.0,
+        "composition_us_per_draft_step": {
+            kind: statistics.median(s) / args.steps * 1e6 for kind, s in composed_s.items()
+        },
+        "composition_extra_us_per_draft_step": {
+            kind: statistics.median(s) / args.steps * 1e6 - graph_us
+            for kind, s in composed_s.items()
+        },
     }
 
 

@@ -35,7 +35,7 @@ def tokenize(text: str) -> list[str]:
 
 
 class BM25Retriever(BaseRetriever):
-    """The ``k`` documents with the highest BM25 score for the query (none scoring zero).
+    """The ``k`` best documents by BM25 score among those sharing a word with the query.
 
     Example::
 
@@ -48,6 +48,7 @@ class BM25Retriever(BaseRetriever):
     docs: list[Document] = Field(min_length=1)
     k: int = Field(default=2, ge=1)
     _index: Any = PrivateAttr(default=None)
+    _tokens: list[set[str]] = PrivateAttr(default_factory=list)
 
     def model_post_init(self, context: Any, /) -> None:
         """Index the documents once (BM25 statistics over the whole collection)."""
@@ -56,7 +57,9 @@ class BM25Retriever(BaseRetriever):
         except ImportError as e:  # pragma: no cover - the extra is part of [test]
             msg = 'BM25Retriever needs rank-bm25: pip install "spec-graph[retrieval]"'
             raise UserError(msg) from e
-        self._index = BM25Okapi([tokenize(d.page_content) or [""] for d in self.docs])
+        tokens = [tokenize(d.page_content) for d in self.docs]
+        self._tokens = [set(t) for t in tokens]
+        self._index = BM25Okapi([t or [""] for t in tokens])
 
     @classmethod
     def from_texts(
@@ -79,6 +82,11 @@ class BM25Retriever(BaseRetriever):
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun
     ) -> list[Document]:
-        scores = self._index.get_scores(tokenize(query))
-        ranked = sorted(range(len(self.docs)), key=lambda i: (-scores[i], i))
-        return [self.docs[i] for i in ranked[: self.k] if scores[i] > 0]
+        words = tokenize(query)
+        scores = self._index.get_scores(words)
+        # Okapi IDF goes negative for words in most documents of a small collection, so a
+        # document qualifies by sharing a word with the query, and the score only ranks.
+        query_words = set(words)
+        matching = [i for i, d in enumerate(self._tokens) if query_words & d]
+        ranked = sorted(matching, key=lambda i: (-scores[i], i))
+        return [self.docs[i] for i in ranked[: self.k]]
