@@ -119,6 +119,9 @@ class StepRecord(BaseModel):
     judged: bool
     score: float | None
     tokens: int
+    judge_calls: int = 0
+    """Calls to the target's judge for this step (0 for a judged step: a free check, such as
+    ``check_arithmetic``, rejected it before the target was asked)."""
 
 
 class QuestionRecord(BaseModel):

@@ -164,7 +164,13 @@ async def _one(
         stop_reason=result.stop_reason,
         totals=result.totals,
         steps=[
-            StepRecord(source=s.source, judged=s.judged, score=s.score, tokens=s.tokens)
+            StepRecord(
+                source=s.source,
+                judged=s.judged,
+                score=s.score,
+                tokens=s.tokens,
+                judge_calls=s.judge.calls,
+            )
             for s in result.steps
         ],
         telemetry=result.telemetry,
