@@ -24,6 +24,7 @@ for timing, retries, caching or overriding a decision.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import typing
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -43,7 +44,7 @@ from spec_graph.nodes import SpecContext, conversation
 from spec_graph.prompts import chain_prefix
 from spec_graph.state import ContextItem, NodeRole
 
-__all__ = ["Hook", "Retrieve", "as_hook", "hooked", "merge_update"]
+__all__ = ["Hook", "Retrieve", "as_hook", "hooked", "merge_update", "with_model"]
 
 Hook = Callable[..., Any] | Runnable[Any, Any] | BaseRetriever | BaseChatModel
 """Anything `as_hook` accepts."""
@@ -259,3 +260,32 @@ def _wrapped(
         return await wrap(state, runtime, inner)
 
     return call
+
+
+_MODEL_ROLES = {"draft": "draft", "correct": "target", "span": "target", "answer": "target"}
+"""Nodes a chat model may stand in for, and the role whose backend it replaces there."""
+
+
+def with_model(node: NodeFn, name: str, model: BaseChatModel) -> NodeFn:
+    """The default ``node`` run with ``model`` as its writer (`ChatModelBackend`).
+
+    ``build_graph(draft=ChatOpenAI(...))``: the draft node, routing and all, with the chat
+    model writing the steps; only that node's model changes (the judge still asks the target).
+    """
+    from spec_graph.backends.chat_model import ChatModelBackend
+
+    role = _MODEL_ROLES.get(name)
+    if role is None:
+        msg = (
+            f"a chat model cannot be the {name!r} node: it can write steps (draft, correct, "
+            "span) or the answer; to judge with a chat model use spec_graph.LLMJudge(model)"
+        )
+        raise UserError(msg)
+    backend = ChatModelBackend(model)
+
+    async def run(state: Any, runtime: Runtime[SpecContext]) -> Any:
+        ctx = dataclasses.replace(runtime.context, **{role: backend})
+        return await call_node(node, state, runtime.override(context=ctx))
+
+    run.__name__ = f"{name}_with_{backend.model_name}"
+    return run

@@ -16,13 +16,14 @@ import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from langchain_core.language_models import BaseChatModel
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Checkpointer
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from spec_graph.errors import UserError
-from spec_graph.hooks import Around, Hook, hooked
+from spec_graph.hooks import Around, Hook, hooked, with_model
 from spec_graph.nodes import SpecContext, run_tools, start_condition
 from spec_graph.state import SpecState
 
@@ -146,7 +147,9 @@ class Strategy:
         A replacement is anything LangGraph accepts as a node (an async function of
         ``(state)`` or ``(state, runtime)``, a Runnable) that returns what the node it
         replaces returns: a `Command` saying where the chain goes next (``answer`` returns a
-        plain update and the run ends after it).
+        plain update and the run ends after it). A LangChain chat model as ``draft``,
+        ``correct``, ``span`` or ``answer`` runs the default node with that model writing
+        (`spec_graph.hooks.with_model`).
 
         ``before`` / ``after`` / ``around`` map a node name to one hook or a list of them
         (`spec_graph.hooks`); ``before={"start": ...}`` runs once, before the first node.
@@ -170,6 +173,8 @@ class Strategy:
         builder = StateGraph(self.State, context_schema=SpecContext)
         for node, (default, destinations) in defaults.items():
             chosen = overrides.get(node) or default
+            if isinstance(chosen, BaseChatModel):  # a LangChain model writes for this node
+                chosen = with_model(default, node, chosen)
             befores, afters, arounds = (_listed(hooks[k].get(node)) for k in hooks)
             if befores or afters or arounds:
                 chosen = hooked(chosen, self.State, before=befores, after=afters, around=arounds)

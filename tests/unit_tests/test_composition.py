@@ -248,3 +248,24 @@ async def test_without_tools_a_tool_call_is_just_text():
     result = await reasoner.ainvoke("q")
     assert [s.source for s in result.steps] == ["draft", "draft"]
     assert "</tool_call>" not in draft.calls[0].stop
+
+
+async def test_a_langchain_chat_model_can_be_the_draft_node():
+    writer = GenericFakeChatModel(
+        messages=iter([AIMessage("First, 6 * 7 = 42.\n\nextra"), AIMessage("So \\boxed{42}.")])
+    )
+    graph = build_graph("specreason", draft=writer)
+    draft = ScriptedFakeBackend("fake-draft-unused")
+    target = ScriptedFakeBackend("fake-target", scores=[9, 9])
+    result = await SpeculativeReasoner(draft, target, UNGATED, graph=graph).ainvoke("7 * 6?")
+    assert [s.text for s in result.steps] == ["First, 6 * 7 = 42.", "So \\boxed{42}."]
+    assert [s.source for s in result.steps] == ["draft", "draft"]
+    assert draft.calls == []  # the chat model wrote every draft step
+    assert target.count("next_token") == 2  # and the target still judged them
+    assert result.steps[0].draft.calls == 1
+
+
+def test_a_chat_model_cannot_stand_in_for_the_judge():
+    model = GenericFakeChatModel(messages=iter([AIMessage("9")]))
+    with pytest.raises(UserError, match="LLMJudge"):
+        build_graph("specreason", judge=model)
