@@ -422,7 +422,11 @@ class ArithmeticJudge:
 
     async def ascore(self, view: StepView, ctx: SpecContext) -> Verdict:
         """Check the claims in ``view.candidate``."""
-        claims = _claims(view.candidate, self.rel)
+        return self.check(view.candidate)
+
+    def check(self, text: str) -> Verdict:
+        """The verdict on ``text`` (no model, no context needed: offline analyses use it)."""
+        claims = _claims(text, self.rel)
         if not claims:
             return Verdict(score=self.abstain_score, abstain=True, detail={"claims": 0})
         wrong = [
