@@ -720,8 +720,6 @@ def replay_record(
 def caveats(mode: str) -> list[str]:
     """Settings in a mode's name that the replay does not model (shown beside its row)."""
     found = []
-    if "draft_tokens=" in mode:
-        found.append("token-level speculative decoding replayed as plain decode (errs slow)")
     if re.search(r"\bpipeline=(true|1|yes|on)\b", mode, re.IGNORECASE):
         found.append("pipelined drafting replayed without overlap (errs slow)")
     return found

@@ -1,128 +1,292 @@
-"""The body of ``spec-graph bench``: the comparison run, the concurrency run and their output.
+"""``spec-graph bench``: its options, the comparison run, the concurrency run and their output.
 
-`spec_graph.cli` keeps the command's options and imports this module when the command runs.
+`BenchRun` is the run once the flags are read, so ``tune`` (`spec_graph._cli_tune`) runs its
+sweep through the same code without going through this command's options.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from spec_graph._cli_common import (
+    DraftGguf,
+    DraftModel,
+    DraftUrl,
+    Limit,
+    MaxSteps,
+    Offset,
+    Profile,
+    ServerFlags,
+    TargetGguf,
+    TargetModel,
+    TargetUrl,
+    Timeout,
+    TokenBudget,
+    reasoning_config,
+)
 from spec_graph._cli_display import err, out
 from spec_graph.bench.report import GPU_PRESETS, GpuCostModel
-from spec_graph.cli import _reasoning_config, _servers
 from spec_graph.config import ReasoningConfig, SpecGraphSettings, settings_file
 from spec_graph.errors import UserError
 from spec_graph.reasoner import SpeculativeReasoner
 
 if TYPE_CHECKING:
     from spec_graph.bench.records import ModeSpec
+    from spec_graph.bench.report import RunSummary
+    from spec_graph.bench.runner import BenchItem, RunPlan
+
+__all__ = ["DEFAULT_MODES", "BenchRun", "bench", "bench_modes", "default_modes"]
 
 DEFAULT_MODES = ("target-only", "draft-only", "specreason")
 
 
-def run_bench(
-    *,
-    data: Path,
-    out_dir: Path,
-    mode: list[str] | None,
-    sweep: list[str] | None,
-    limit: int | None,
-    offset: int,
-    seed: int | None,
-    profile: str | None,
-    judge: str | None,
-    threshold: float | None,
-    temperature: float,
-    token_budget: int,
-    max_steps: int,
-    concurrency: str | None,
-    gpu: list[str] | None,
-    plots: bool,
-    draft_url: str | None,
-    draft_model: str | None,
-    target_url: str | None,
-    target_model: str | None,
-    draft_gguf: Path | None,
-    target_gguf: Path | None,
-    timeout: float,
-    tolerance_points: float = 2.0,
-    settings: SpecGraphSettings | None = None,
-    target_speculation: int | None = None,
-) -> tuple[Any, Any] | None:
-    """Run ``spec-graph bench`` with its options (see `spec_graph.cli.bench`).
+def bench(
+    data: Annotated[
+        Path, typer.Option(help="JSONL with question and answer per line (e.g. GSM8K).")
+    ],
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Folder for raw.jsonl, summary.json, results.md, plots.")
+    ] = Path("bench-results"),
+    mode: Annotated[
+        list[str] | None,
+        typer.Option(
+            help='A mode: a strategy, then KEY=VALUE settings, e.g. "specreason judge=inline '
+            'threshold=5" (repeatable). Default: target-only, draft-only, specreason.'
+        ),
+    ] = None,
+    sweep: Annotated[
+        list[str] | None,
+        typer.Option(
+            help='Modes for every combination of values, e.g. "specreason threshold=7,8,9 '
+            'gate_logprob=-0.5,-1" (repeatable; with --mode, or alone for the three defaults '
+            "plus the sweep). Named like --mode modes, so both resume from the same records."
+        ),
+    ] = None,
+    limit: Limit = None,
+    offset: Offset = 0,
+    seed: Annotated[int | None, typer.Option(help="Shuffle the file with this seed first.")] = None,
+    profile: Profile = None,
+    judge: Annotated[
+        str | None,
+        typer.Option(
+            help="Judge formulation for every mode: yesno, specreason, inline, reviewer, "
+            "likelihood (needs a vLLM target)."
+        ),
+    ] = None,
+    threshold: Annotated[float | None, typer.Option(min=0, max=9)] = None,
+    temperature: Annotated[
+        float, typer.Option(min=0, max=2, help="Sampling temperature of steps (0: reproducible).")
+    ] = 0.0,
+    token_budget: TokenBudget = 1024,
+    max_steps: MaxSteps = 32,
+    concurrency: Annotated[
+        str | None,
+        typer.Option(
+            help="Instead of the comparison, run each mode with this many questions in flight "
+            "at once, e.g. 1,4,16: throughput and p50/p95 latency (embedded servers get one "
+            "slot per question in flight)."
+        ),
+    ] = None,
+    gpu: Annotated[
+        list[str] | None,
+        typer.Option(
+            help=f"GPU cost presets to project onto (default: all of {list(GPU_PRESETS)})."
+        ),
+    ] = None,
+    plots: Annotated[bool, typer.Option(help="Write PNG plots.")] = True,
+    target_speculation: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Token-level speculative decoding in the embedded target's server (the draft "
+            "model proposes up to N tokens per verification) for every mode of the run.",
+        ),
+    ] = None,
+    draft_url: DraftUrl = None,
+    draft_model: DraftModel = None,
+    target_url: TargetUrl = None,
+    target_model: TargetModel = None,
+    draft_gguf: DraftGguf = None,
+    target_gguf: TargetGguf = None,
+    timeout: Timeout = 300.0,
+) -> None:
+    """Benchmark modes side by side on the same questions and servers.
 
-    Returns the run's summary and plan (None for a concurrency run), for ``tune``, which
-    passes ``settings`` without the tuned reasoning so a sweep never starts from its last
-    result.
+    Modes are interleaved per question; each finished (question, mode) lands in OUT/raw.jsonl at once, and a rerun with the same settings skips it (resume). Answers are graded with math-verify.
+
+    Writes OUT/summary.json (accuracy, latency, speedup vs target-only per mode, acceptance, tokens, judge cost, per-node time, the analytic bound, the accuracy-latency frontier with the quality-first choice, GPU cost projections), OUT/results.md and PNG plots (frontier.png among them).
     """
-    from spec_graph.bench import report as bench_report
-    from spec_graph.bench.runner import RunPlan, load_items
-
-    settings = settings or SpecGraphSettings.untuned()
-    costs = [_gpu_preset(name) for name in gpu] if gpu else list(GPU_PRESETS.values())
+    costs = [_gpu_preset(name) for name in gpu] if gpu else None  # None: every preset
     levels = _levels(concurrency) if concurrency else None
-    base = _reasoning_config(
-        settings,
-        {
+    run = BenchRun.prepare(
+        data,
+        mode,
+        sweep,
+        ServerFlags(
+            profile,
+            (draft_url, draft_model, draft_gguf),
+            (target_url, target_model, target_gguf),
+            timeout,
+        ),
+        out_dir,
+        limit=limit,
+        offset=offset,
+        seed=seed,
+        temperature=temperature,
+        reasoning={
             "token_budget": token_budget,
             "max_steps": max_steps,
             "judge": judge,
             "threshold": threshold,
         },
-        {"temperature": temperature},
-    )
-    modes = bench_modes(mode, sweep, base)
-    items = load_items(data, limit=limit, offset=offset, seed=seed)
-    servers = _servers(
-        settings,
-        profile,
-        (draft_url, draft_model, draft_gguf),
-        (target_url, target_model, target_gguf),
-        timeout,
-        # embedded servers: a slot per question in flight, and per draft of SCoT / best-of-n
-        parallel=max([2, *(levels or [])]),
-        slots=max([2, *(levels or [])]) * max(m.width() for m in modes),
         target_speculation=target_speculation,
     )
-    out_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        with servers:
-            reasoner = SpeculativeReasoner.from_endpoints(servers.draft, servers.target, base)
-            plan = RunPlan(
-                items=items,
-                modes=modes,
-                base=base,
-                draft_model=reasoner.draft.model_name,
-                target_model=reasoner.target.model_name,
-                target_speculation=target_speculation,
-            )
-            if levels is not None:
-                _bench_concurrency(reasoner, plan, levels, out_dir, plots)
-                return None
-            records = _bench_compare(reasoner, plan, out_dir)
-    except KeyboardInterrupt:
-        err.print(f"[yellow]interrupted[/]: finished questions are in {out_dir / 'raw.jsonl'}")
-        raise typer.Exit(130) from None
-    summary = bench_report.summarize_run(records, costs=costs, tolerance_points=tolerance_points)
-    bench_report.write_summary(summary, out_dir / "summary.json")
-    table = bench_report.markdown_table(summary)
-    (out_dir / "results.md").write_text(_results_header(plan, data) + table)
-    written = [out_dir / "summary.json", out_dir / "results.md"]
-    if plots:
-        from spec_graph.bench.plots import write_plots
+    if levels is None:
+        run.compare(costs=costs, plots=plots)
+    else:
+        run.concurrency(levels, plots=plots)
 
-        written += write_plots(records, summary, out_dir)
-    out.print(table)
-    err.print("[dim]wrote " + ", ".join(str(p) for p in written) + "[/]")
-    return summary, plan
+
+@dataclass(frozen=True)
+class BenchRun:
+    """A bench run once its flags are read: questions, modes, base config, servers, folder.
+
+    ``bench`` and ``tune`` each build one from their own options (`prepare`) and call
+    `compare` (or `concurrency`), so the running, recording and reporting is written once.
+    """
+
+    data: Path
+    """The questions file (named in results.md)."""
+    modes: list[ModeSpec]
+    items: list[BenchItem]
+    base: ReasoningConfig
+    settings: SpecGraphSettings
+    """Where server endpoints come from (`prepare`: the untuned settings)."""
+    servers: ServerFlags
+    out_dir: Path
+    target_speculation: int | None = None
+
+    @classmethod
+    def prepare(
+        cls,
+        data: Path,
+        mode: list[str] | None,
+        sweep: list[str] | None,
+        servers: ServerFlags,
+        out_dir: Path,
+        *,
+        limit: int | None,
+        offset: int,
+        seed: int | None = None,
+        temperature: float,
+        reasoning: dict[str, Any],
+        target_speculation: int | None = None,
+    ) -> BenchRun:
+        """The run of ``--mode``/``--sweep`` texts on ``data``'s questions.
+
+        The base config is the untuned settings (code and env vars, not an earlier tune's
+        choice) with ``reasoning`` and ``temperature``; a bad mode or a missing file fails
+        here, before any server starts.
+        """
+        from spec_graph.bench.runner import load_items
+
+        settings = SpecGraphSettings.untuned()
+        base = reasoning_config(settings, reasoning, {"temperature": temperature})
+        return cls(
+            data=data,
+            modes=bench_modes(mode, sweep, base),
+            items=load_items(data, limit=limit, offset=offset, seed=seed),
+            base=base,
+            settings=settings,
+            servers=servers,
+            out_dir=out_dir,
+            target_speculation=target_speculation,
+        )
+
+    def compare(
+        self,
+        *,
+        costs: list[GpuCostModel] | None = None,
+        plots: bool = True,
+        tolerance_points: float = 2.0,
+    ) -> tuple[RunSummary, RunPlan]:
+        """Run every mode on every question; write raw.jsonl, summary.json, results.md, plots.
+
+        Returns the summary and plan, for ``tune``'s choice.
+        """
+        from spec_graph.bench import report as bench_report
+
+        with self._started() as (reasoner, plan):
+            records = _bench_compare(reasoner, plan, self.out_dir)
+        summary = bench_report.summarize_run(
+            records,
+            costs=list(GPU_PRESETS.values()) if costs is None else costs,
+            tolerance_points=tolerance_points,
+        )
+        bench_report.write_summary(summary, self.out_dir / "summary.json")
+        table = bench_report.markdown_table(summary)
+        (self.out_dir / "results.md").write_text(_results_header(plan, self.data) + table)
+        written = [self.out_dir / "summary.json", self.out_dir / "results.md"]
+        if plots:
+            from spec_graph.bench.plots import write_plots
+
+            written += write_plots(records, summary, self.out_dir)
+        out.print(table)
+        err.print("[dim]wrote " + ", ".join(str(p) for p in written) + "[/]")
+        return summary, plan
+
+    def concurrency(self, levels: list[int], *, plots: bool = True) -> None:
+        """Run each mode at each number of questions in flight: concurrency.json, its plot."""
+        with self._started(levels) as (reasoner, plan):
+            _bench_concurrency(reasoner, plan, levels, self.out_dir, plots)
+
+    @contextmanager
+    def _started(
+        self, levels: list[int] | None = None
+    ) -> Iterator[tuple[SpeculativeReasoner, RunPlan]]:
+        """The servers up, a reasoner on them and the plan; Ctrl-C is exit 130 with a note."""
+        from spec_graph.bench.runner import RunPlan
+
+        servers = self.servers.model_servers(
+            self.settings,
+            # embedded servers: a slot per question in flight, and per draft of SCoT / best-of-n
+            parallel=max([2, *(levels or [])]),
+            slots=max([2, *(levels or [])]) * max(m.width() for m in self.modes),
+            target_speculation=self.target_speculation,
+        )
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            with servers:
+                reasoner = SpeculativeReasoner.from_endpoints(
+                    servers.draft, servers.target, self.base
+                )
+                yield (
+                    reasoner,
+                    RunPlan(
+                        items=self.items,
+                        modes=self.modes,
+                        base=self.base,
+                        draft_model=reasoner.draft.model_name,
+                        target_model=reasoner.target.model_name,
+                        target_speculation=self.target_speculation,
+                    ),
+                )
+        except KeyboardInterrupt:
+            raw = self.out_dir / "raw.jsonl"
+            err.print(f"[yellow]interrupted[/]: finished questions are in {raw}")
+            raise typer.Exit(130) from None
 
 
 def default_modes() -> tuple[str, ...]:

@@ -1,7 +1,8 @@
-"""The body of ``spec-graph tune``: a small sweep on the user's servers, then the settings file.
+"""``spec-graph tune``: a small sweep on the user's servers, then the settings file.
 
-The sweep is an ordinary ``bench`` run (same records, resume, report and plots); what tune
-adds is the choice (`spec_graph.bench.frontier`) and writing it (`spec_graph.tuning`).
+The sweep is an ordinary bench run (`spec_graph._cli_bench.BenchRun`: same records, resume,
+report and plots); what tune adds is the choice (`spec_graph.bench.frontier`) and writing it
+(`spec_graph.tuning`).
 """
 
 from __future__ import annotations
@@ -9,16 +10,33 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from importlib.resources import files
 from pathlib import Path
+from typing import Annotated
 
 import platformdirs
+import typer
 from rich.markup import escape
 
-from spec_graph._cli_bench import run_bench
+from spec_graph._cli_bench import BenchRun
+from spec_graph._cli_common import (
+    DraftGguf,
+    DraftModel,
+    DraftUrl,
+    Limit,
+    MaxSteps,
+    Offset,
+    Profile,
+    ServerFlags,
+    TargetGguf,
+    TargetModel,
+    TargetUrl,
+    Timeout,
+    TokenBudget,
+)
 from spec_graph._cli_display import err, out
-from spec_graph.config import SpecGraphSettings, settings_file
+from spec_graph.config import settings_file
 from spec_graph.errors import UserError
 
-__all__ = ["TUNE_MODES", "bundled_questions", "run_tune"]
+__all__ = ["TUNE_MODES", "bundled_questions", "tune"]
 
 TUNE_MODES = (
     "target-only",
@@ -45,30 +63,60 @@ def bundled_questions() -> Path:
     return Path(str(files("spec_graph") / "data" / "gsm8k_tune.jsonl"))
 
 
-def run_tune(
-    *,
-    data: Path | None,
-    limit: int | None,
-    offset: int,
-    mode: list[str] | None,
-    sweep: list[str] | None,
-    tolerance: float,
-    settings_path: Path | None,
-    write: bool,
-    out_dir: Path | None,
-    profile: str | None,
-    temperature: float,
-    token_budget: int,
-    max_steps: int,
-    draft_url: str | None,
-    draft_model: str | None,
-    target_url: str | None,
-    target_model: str | None,
-    draft_gguf: Path | None,
-    target_gguf: Path | None,
-    timeout: float,
+def tune(
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            help="JSONL with question and answer per line; default: 20 bundled GSM8K problems."
+        ),
+    ] = None,
+    limit: Limit = 10,
+    offset: Offset = 0,
+    mode: Annotated[
+        list[str] | None,
+        typer.Option(help="A mode to try (repeatable); default: a small sweep of every strategy."),
+    ] = None,
+    sweep: Annotated[
+        list[str] | None,
+        typer.Option(help='More modes, e.g. "specreason threshold=7,8,9" (repeatable).'),
+    ] = None,
+    tolerance: Annotated[
+        float,
+        typer.Option(min=0, help="Most accuracy points below target-only the chosen mode may be."),
+    ] = 2.0,
+    settings_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--settings-file",
+            help="Where to write the choice; default: $SPEC_GRAPH_SETTINGS_FILE or the "
+            "user config folder's spec-graph/settings.json.",
+        ),
+    ] = None,
+    write: Annotated[
+        bool, typer.Option(help="Write the choice (--no-write: only show the frontier).")
+    ] = True,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", help="Folder for the sweep's raw records (resume) and report."),
+    ] = None,
+    profile: Profile = None,
+    temperature: Annotated[
+        float, typer.Option(min=0, max=2, help="Sampling temperature of steps.")
+    ] = 0.0,
+    token_budget: TokenBudget = 1024,
+    max_steps: MaxSteps = 32,
+    draft_url: DraftUrl = None,
+    draft_model: DraftModel = None,
+    target_url: TargetUrl = None,
+    target_model: TargetModel = None,
+    draft_gguf: DraftGguf = None,
+    target_gguf: TargetGguf = None,
+    timeout: Timeout = 300.0,
 ) -> None:
-    """Run ``spec-graph tune`` with its options (see `spec_graph.cli.tune`)."""
+    """Choose the default configuration on YOUR hardware and models, quality first.
+
+    Runs a small sweep (target-only, draft-only and several settings of every strategy) on your servers, draws the accuracy-latency frontier, and picks the fastest speculative mode at most --tolerance points less accurate than target-only (if none is, the most accurate one, and says so). The choice goes to a settings file that ask, bench, the chat model and SpecGraphSettings read; flags and SPEC_GRAPH_ env vars still win over it.
+    """
     from spec_graph.tuning import write_settings_file
 
     modes = list(mode or TUNE_MODES)
@@ -79,18 +127,23 @@ def run_tune(
     if out_dir is None:
         stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
         out_dir = Path(platformdirs.user_cache_dir("spec-graph")) / "tune" / stamp
-    ran = run_bench(
-        data=questions, out_dir=out_dir, mode=modes, sweep=sweep, limit=limit, offset=offset,
-        seed=None, profile=profile, judge=None, threshold=None, temperature=temperature,
-        token_budget=token_budget, max_steps=max_steps, concurrency=None, gpu=None,
-        plots=True, draft_url=draft_url, draft_model=draft_model, target_url=target_url,
-        target_model=target_model, draft_gguf=draft_gguf, target_gguf=target_gguf,
-        timeout=timeout, tolerance_points=tolerance,
-        # code and env vars as the base, not an earlier tune's choice
-        settings=SpecGraphSettings.untuned(),
-    )  # fmt: skip
-    assert ran is not None  # not a concurrency run
-    summary, plan = ran
+    run = BenchRun.prepare(
+        questions,
+        modes,
+        sweep,
+        ServerFlags(
+            profile,
+            (draft_url, draft_model, draft_gguf),
+            (target_url, target_model, target_gguf),
+            timeout,
+        ),
+        out_dir,
+        limit=limit,
+        offset=offset,
+        temperature=temperature,
+        reasoning={"token_budget": token_budget, "max_steps": max_steps},
+    )
+    summary, plan = run.compare(tolerance_points=tolerance)
     frontier = summary.frontier
     if frontier is None or frontier.choice is None:
         raise UserError(

@@ -6,11 +6,43 @@ cache dir), exactly as `spec-graph ask --profile tiny` does.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+
 import pytest
 
 from spec_graph import EmbeddedModels, ReasoningConfig, SamplingConfig
 
 GREEDY = SamplingConfig(temperature=0.0)
+
+CliRunner = Callable[..., subprocess.CompletedProcess[str]]
+"""`run_cli`'s shape, for tests that take the `cli` fixture."""
+
+
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """``spec-graph ARGS`` as a user runs it: a real process, output captured, never raising.
+
+    ``env`` is added to this process's environment (the autouse settings-file isolation
+    included), not put in its place.
+    """
+    return subprocess.run(
+        [sys.executable, "-m", "spec_graph", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        env=None if env is None else {**os.environ, **env},
+    )
+
+
+@pytest.fixture
+def cli() -> CliRunner:
+    """`run_cli`, for the CLI tests (one helper, shared by test_cli and test_tune_real)."""
+    return run_cli
 
 
 @pytest.fixture(scope="session")

@@ -13,18 +13,8 @@ import psutil
 import pytest
 
 
-def _cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "spec_graph", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-
-
-def test_ask_json_end_to_end():
-    proc = _cli(
+def test_ask_json_end_to_end(cli):
+    proc = cli(
         "ask",
         "--profile",
         "tiny",
@@ -47,8 +37,8 @@ def test_ask_json_end_to_end():
     assert data["totals"]["steps"] == len(data["steps"])
 
 
-def test_ask_live_view_shows_steps_answer_and_summary():
-    proc = _cli(
+def test_ask_live_view_shows_steps_answer_and_summary(cli):
+    proc = cli(
         "ask", "--profile", "tiny", "--temperature", "0", "--max-steps", "4", "What is 2 + 3?"
     )
     assert proc.returncode == 0, proc.stderr
@@ -60,9 +50,9 @@ def test_ask_live_view_shows_steps_answer_and_summary():
     assert "load_model" not in proc.stdout + proc.stderr
 
 
-def test_unreachable_server_is_one_line_exit_1_within_timeout():
+def test_unreachable_server_is_one_line_exit_1_within_timeout(cli):
     started = time.monotonic()
-    proc = _cli(
+    proc = cli(
         "ask",
         "--draft-url",
         "http://127.0.0.1:9/v1",
@@ -80,8 +70,8 @@ def test_unreachable_server_is_one_line_exit_1_within_timeout():
     assert time.monotonic() - started < 40
 
 
-def test_wrong_model_name_on_a_real_server_is_a_clear_error(tiny):
-    proc = _cli(
+def test_wrong_model_name_on_a_real_server_is_a_clear_error(tiny, cli):
+    proc = cli(
         "ask",
         "--draft-url",
         tiny.draft.base_url,
@@ -158,8 +148,8 @@ def test_killed_parent_does_not_leak_a_server(tmp_path):
     assert not alive
 
 
-def test_ask_json_shows_the_strategy_telemetry():
-    proc = _cli(
+def test_ask_json_shows_the_strategy_telemetry(cli):
+    proc = cli(
         "ask", "--profile", "tiny", "--json", "--temperature", "0", "--max-steps", "4",
         "--strategy", "scot", "-o", "n=2", "-o", "max_chain_tokens=64", "What is 7 * 6?",
     )  # fmt: skip
@@ -173,8 +163,8 @@ def test_ask_json_shows_the_strategy_telemetry():
     assert data["totals"]["judge_calls"] == 1
 
 
-def test_ask_rejects_an_option_the_strategy_does_not_have():
-    proc = _cli("ask", "--profile", "tiny", "--strategy", "scot", "-o", "k=2", "What is 1 + 1?")
+def test_ask_rejects_an_option_the_strategy_does_not_have(cli):
+    proc = cli("ask", "--profile", "tiny", "--strategy", "scot", "-o", "k=2", "What is 1 + 1?")
     assert proc.returncode == 2
     assert "k" in proc.stderr
     assert "Traceback" not in proc.stderr

@@ -6,28 +6,21 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
-
-def _cli(*args: str, env: dict[str, str], timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "spec_graph", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-        env={**os.environ, **env},
-    )
+Cli = Callable[..., subprocess.CompletedProcess[str]]
+"""The `cli` fixture of conftest.py."""
 
 
-def test_tune_writes_the_choice_that_ask_and_the_chat_model_then_use(tmp_path: Path):
+def test_tune_writes_the_choice_that_ask_and_the_chat_model_then_use(tmp_path: Path, cli: Cli):
     settings = tmp_path / "settings.json"
     env = {"SPEC_GRAPH_SETTINGS_FILE": str(settings)}
-    proc = _cli(
+    proc = cli(
         "tune", "--profile", "tiny", "--limit", "2", "--max-steps", "4",
         "--mode", "target-only", "--mode", "draft-only", "--mode", "handoff",
         "--out", str(tmp_path / "sweep"),
-        env=env,
+        env=env, timeout=600,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert "Chosen:" in proc.stdout
@@ -44,16 +37,16 @@ def test_tune_writes_the_choice_that_ask_and_the_chat_model_then_use(tmp_path: P
     assert (tmp_path / "sweep" / "frontier.png").is_file()
 
     # ask starts from the tuned settings (and says so), flags still win
-    asked = _cli("ask", "--profile", "tiny", "--max-steps", "3", "What is 2 + 3?", env=env)
+    asked = cli("ask", "--profile", "tiny", "--max-steps", "3", "What is 2 + 3?", env=env)
     assert asked.returncode == 0, asked.stderr
     assert "settings from" in asked.stderr
     assert "handoff" in asked.stderr
-    as_json = _cli(
+    as_json = cli(
         "ask", "--profile", "tiny", "--json", "--max-steps", "3", "What is 2 + 3?", env=env
     )
     assert as_json.returncode == 0, as_json.stderr
     assert json.loads(as_json.stdout)["strategy"] == "handoff"
-    flagged = _cli(
+    flagged = cli(
         "ask", "--profile", "tiny", "--json", "--max-steps", "3", "--strategy", "target-only",
         "What is 2 + 3?", env=env,
     )  # fmt: skip
@@ -72,8 +65,8 @@ def test_tune_writes_the_choice_that_ask_and_the_chat_model_then_use(tmp_path: P
     assert chat.stdout.strip() == "handoff"
 
 
-def test_tune_without_target_only_is_a_usage_error(tmp_path: Path):
-    proc = _cli(
+def test_tune_without_target_only_is_a_usage_error(tmp_path: Path, cli: Cli):
+    proc = cli(
         "tune", "--profile", "tiny", "--mode", "specreason", "--no-write",
         env={"SPEC_GRAPH_SETTINGS_FILE": str(tmp_path / "s.json")},
     )  # fmt: skip
