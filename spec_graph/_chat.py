@@ -17,7 +17,7 @@ import warnings
 import weakref
 from collections.abc import Callable, Sequence
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import langchain_core
 import pydantic
@@ -44,7 +44,7 @@ from langgraph.graph.state import CompiledStateGraph
 from spec_graph import nodes
 from spec_graph.config import ReasoningConfig, SamplingConfig
 from spec_graph.errors import UserError
-from spec_graph.prompts import chain_prefix
+from spec_graph.prompts import ChatMessage, chain_prefix, with_system_note
 from spec_graph.state import ReasoningResult
 from spec_graph.strategies import Strategy, get_strategy
 from spec_graph.usage import Usage
@@ -213,12 +213,10 @@ def with_reasoning_instruction(
     instruction = REASONING_INSTRUCTION
     if tools:
         instruction += f"\n\n{TOOLS_INSTRUCTION}"
-    messages = list(wire)
-    if messages and messages[0]["role"] == "system":
-        text = f"{messages[0]['content']}\n\n{instruction}".strip()
-        messages[0] = {**messages[0], "content": text}
-    else:
-        messages.insert(0, {"role": "system", "content": instruction})
+    noted = with_system_note(cast("list[ChatMessage]", wire), instruction)
+    messages = cast("list[dict[str, Any]]", noted)
+    # stripped, as always: an empty system message leaves no blank line before the instruction
+    messages[0] = {**messages[0], "content": messages[0]["content"].strip()}
     return messages
 
 
