@@ -102,6 +102,14 @@ def ask(
         typer.Option(min=0, max=9, help="Accept a draft step at this judge score (0-9)."),
     ] = None,
     score_method: Annotated[str | None, typer.Option(help="greedy | average.")] = None,
+    check_arithmetic: Annotated[
+        bool | None,
+        typer.Option(
+            "--check-arithmetic/--no-check-arithmetic",
+            help="The calculator re-checks each draft step's arithmetic before the judge.",
+            show_default=False,
+        ),
+    ] = None,
     warmup_steps: Annotated[
         int | None, typer.Option(min=0, help="First N steps by the target.")
     ] = None,
@@ -158,6 +166,7 @@ def ask(
             "strategy": strategy,
             "threshold": threshold,
             "score_method": score_method,
+            "check_arithmetic": check_arithmetic,
             "warmup_steps": warmup_steps,
             "max_steps": max_steps,
             "token_budget": token_budget,

@@ -92,3 +92,18 @@ def test_cli_usage_errors_exit_2_with_one_line(argv, message, capsys):
     assert code == 2
     assert message in captured.err
     assert "Traceback" not in captured.err + captured.out
+
+
+def test_ask_help_offers_the_arithmetic_check_and_it_reaches_the_config():
+    from typer.testing import CliRunner
+
+    from spec_graph._cli_common import reasoning_config
+    from spec_graph.cli import app
+    from spec_graph.config import SpecGraphSettings
+
+    result = CliRunner().invoke(app, ["ask", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    assert "--check-arithmetic" in result.output
+    settings = SpecGraphSettings()
+    assert reasoning_config(settings, {"check_arithmetic": True}, {}).check_arithmetic is True
+    assert reasoning_config(settings, {"check_arithmetic": None}, {}).check_arithmetic is False
