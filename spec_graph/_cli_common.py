@@ -22,6 +22,7 @@ from spec_graph.config import (
     EndpointConfig,
     ReasoningConfig,
     SpecGraphSettings,
+    setting_value,
     settings_file,
 )
 from spec_graph.embedded import LOCAL_PROFILES, ModelServers
@@ -97,7 +98,7 @@ def strategy_options(values: list[str] | None) -> dict[str, Any]:
         key, sep, value = text.partition("=")
         if not sep or not key.strip():
             raise UserError(f"bad --option {text!r}: use KEY=VALUE, e.g. --option n=3")
-        options[key.strip()] = value.strip()
+        options[key.strip()] = setting_value(value.strip())
     return options
 
 

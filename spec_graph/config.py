@@ -40,6 +40,7 @@ __all__ = [
     "ScoreMethod",
     "ServerKind",
     "SpecGraphSettings",
+    "setting_value",
     "settings_file",
 ]
 
@@ -110,6 +111,15 @@ class EndpointConfig(BaseModel):
             msg = f"base_url must start with http:// or https://, got {value!r}"
             raise ValueError(msg)
         return value.rstrip("/")
+
+
+def setting_value(text: str) -> str | None:
+    """A setting's value as written on a command line (``-o``, bench modes).
+
+    ``none`` or ``off`` is None (``gate_logprob=none``); anything else stays text for the
+    settings model to validate.
+    """
+    return None if text.lower() in ("none", "off") else text
 
 
 class ReasoningConfig(BaseModel):

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from spec_graph.config import SAMPLING_FIELDS, ReasoningConfig, SamplingConfig
+from spec_graph.config import SAMPLING_FIELDS, ReasoningConfig, SamplingConfig, setting_value
 from spec_graph.errors import UserError
 from spec_graph.state import RunTotals
 from spec_graph.strategies import get_strategy
@@ -72,7 +72,7 @@ class ModeSpec(BaseModel):
                     f"setting, a sampling field (draft_sampling.temperature=0.6) or an option "
                     f"of {strategy.name!r} ({', '.join(option_names) or 'none'})"
                 )
-            overrides[key] = None if value.lower() in ("none", "off") else value
+            overrides[key] = setting_value(value)
         name = " ".join(parts)
         spec = cls(name=name, strategy=strategy.name, overrides=overrides)
         spec.config(ReasoningConfig())  # validate now, not after an hour of benchmarking

@@ -107,3 +107,10 @@ def test_ask_help_offers_the_arithmetic_check_and_it_reaches_the_config():
     settings = SpecGraphSettings()
     assert reasoning_config(settings, {"check_arithmetic": True}, {}).check_arithmetic is True
     assert reasoning_config(settings, {"check_arithmetic": None}, {}).check_arithmetic is False
+
+
+def test_none_or_off_turns_an_option_off_on_the_command_line():
+    from spec_graph._cli_common import strategy_options
+
+    assert strategy_options(["gate_logprob=none", "n=3"]) == {"gate_logprob": None, "n": "3"}
+    assert strategy_options(["gate_logprob=OFF"]) == {"gate_logprob": None}
