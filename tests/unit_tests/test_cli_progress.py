@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from spec_graph.cli import _AmountColumn, _DownloadProgress
+from spec_graph.cli import AmountColumn, DownloadProgress
 from spec_graph.embedded import FetchProgress
 
 
-def _labels(display: _DownloadProgress) -> dict[str, str]:
-    column = _AmountColumn()
+def _labels(display: DownloadProgress) -> dict[str, str]:
+    column = AmountColumn()
     return {task.description: column.render(task).plain for task in display.progress.tasks}
 
 
 def test_packages_are_counted_and_bytes_are_sized() -> None:
-    display = _DownloadProgress()  # not started: nothing is drawn
+    display = DownloadProgress()  # not started: nothing is drawn
     model = "not-in-the-catalogue"  # no announcement line
 
     for done in range(7):
@@ -29,6 +29,6 @@ def test_packages_are_counted_and_bytes_are_sized() -> None:
 
 
 def test_a_cached_model_shows_no_bar() -> None:
-    display = _DownloadProgress()
+    display = DownloadProgress()
     display(FetchProgress(model="cached", stage="done", completed=1, total=1))
     assert display.progress.tasks == []

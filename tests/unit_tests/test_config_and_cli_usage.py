@@ -97,8 +97,8 @@ def test_cli_usage_errors_exit_2_with_one_line(argv, message, capsys):
 def test_ask_help_offers_the_arithmetic_check_and_it_reaches_the_config():
     from typer.testing import CliRunner
 
-    from spec_graph._cli_common import reasoning_config
     from spec_graph.cli import app
+    from spec_graph.cli.options import reasoning_config
     from spec_graph.config import SpecGraphSettings
 
     result = CliRunner().invoke(app, ["ask", "--help"], env={"COLUMNS": "200"})
@@ -110,7 +110,7 @@ def test_ask_help_offers_the_arithmetic_check_and_it_reaches_the_config():
 
 
 def test_none_or_off_turns_an_option_off_on_the_command_line():
-    from spec_graph._cli_common import strategy_options
+    from spec_graph.cli.options import strategy_options
 
     assert strategy_options(["gate_logprob=none", "n=3"]) == {"gate_logprob": None, "n": "3"}
     assert strategy_options(["gate_logprob=OFF"]) == {"gate_logprob": None}

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from spec_graph._cli_bench import bench_modes
 from spec_graph.bench.frontier import FrontierPoint, choose, frontier_of, pareto
 from spec_graph.bench.markdown import frontier_lines
 from spec_graph.bench.records import ModeSpec
+from spec_graph.cli.bench import bench_modes
 from spec_graph.errors import UserError
 
 

@@ -147,7 +147,7 @@ def test_untuned_settings_ignore_the_file(settings_path: Path):
 
 
 def test_bench_defaults_include_the_tuned_mode(settings_path: Path):
-    from spec_graph._cli_bench import bench_modes
+    from spec_graph.cli.bench import bench_modes
 
     assert [m.name for m in bench_modes(None, None)][-1] == "specreason"
     write_settings_file(settings_path, _frontier(), ReasoningConfig())

@@ -1,7 +1,7 @@
 """What the ``spec-graph`` commands share: flags to configs, the server options, the servers.
 
-Each command module (`spec_graph.cli` for ``ask`` and ``models``, `spec_graph._cli_bench`,
-`spec_graph._cli_tune`) declares its own options beside its body; the helpers that turn flags
+Each command module (`spec_graph.cli` for ``ask`` and ``models``, `spec_graph.cli.bench`,
+`spec_graph.cli.tune`) declares its own options beside its body; the helpers that turn flags
 into an `EndpointConfig`, a `ReasoningConfig` or running `ModelServers`, and the option types
 worded the same in ``bench`` and ``tune``, live here so that no command imports another's
 module for them.
@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from spec_graph._cli_display import _DownloadProgress, err
+from spec_graph.cli.display import DownloadProgress, err
 from spec_graph.config import (
     SAMPLING_FIELDS,
     EndpointConfig,
@@ -172,7 +172,7 @@ class ServerFlags:
             target_gguf=self.target[2],
             concurrency=parallel,
             slots=slots,
-            progress=_DownloadProgress(),
+            progress=DownloadProgress(),
             on_start=None if quiet else lambda message: err.print(f"[dim]{escape(message)}[/]"),
             target_speculation=target_speculation,
         )

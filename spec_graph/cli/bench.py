@@ -1,6 +1,6 @@
 """``spec-graph bench``: its options, the comparison run, the concurrency run and their output.
 
-`BenchRun` is the run once the flags are read, so ``tune`` (`spec_graph._cli_tune`) runs its
+`BenchRun` is the run once the flags are read, so ``tune`` (`spec_graph.cli.tune`) runs its
 sweep through the same code without going through this command's options.
 """
 
@@ -19,7 +19,9 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from spec_graph._cli_common import (
+from spec_graph.bench.report import GPU_PRESETS, GpuCostModel
+from spec_graph.cli.display import err, out
+from spec_graph.cli.options import (
     DraftGguf,
     DraftModel,
     DraftUrl,
@@ -35,8 +37,6 @@ from spec_graph._cli_common import (
     TokenBudget,
     reasoning_config,
 )
-from spec_graph._cli_display import err, out
-from spec_graph.bench.report import GPU_PRESETS, GpuCostModel
 from spec_graph.config import ReasoningConfig, SpecGraphSettings, settings_file
 from spec_graph.errors import UserError
 from spec_graph.reasoner import SpeculativeReasoner

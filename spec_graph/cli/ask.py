@@ -1,12 +1,4 @@
-"""The ``spec-graph`` command: ``ask`` a question, ``bench`` modes, ``tune`` the default, ``models``.
-
-Errors are one line on stderr with a non-zero exit (1 at run time, 2 for usage), never a
-traceback; progress and the live view go to stderr/stdout so ``--json`` output stays clean.
-This module has ``ask`` and ``models``; ``bench`` (`spec_graph._cli_bench`) and ``tune``
-(`spec_graph._cli_tune`) each live in their own module, options beside the body, and are
-registered here. What the commands share is in `spec_graph._cli_common`, the rich display
-helpers in `spec_graph._cli_display`.
-"""
+"""``spec-graph ask`` (answer one question, each step shown as it lands) and ``models``."""
 
 from __future__ import annotations
 
@@ -21,8 +13,15 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from spec_graph._cli_bench import bench
-from spec_graph._cli_common import (
+from spec_graph.cli.display import (
+    DownloadProgress,
+    err,
+    json_result,
+    out,
+    result_summary,
+    step_line,
+)
+from spec_graph.cli.options import (
     Profile,
     ServerFlags,
     check_strategy,
@@ -30,32 +29,14 @@ from spec_graph._cli_common import (
     reasoning_config,
     strategy_options,
 )
-from spec_graph._cli_display import (
-    _AmountColumn,  # noqa: F401  (re-exported: tests import it from here)
-    _DownloadProgress,
-    _json_result,
-    _step_line,
-    _summary,
-    err,
-    out,
-)
-from spec_graph._cli_tune import tune
 from spec_graph.config import SpecGraphSettings
 from spec_graph.embedded import LOCAL_MODELS, LOCAL_PROFILES, fetch_model, get_profile, is_cached
-from spec_graph.errors import SpecGraphError, UserError
+from spec_graph.errors import UserError
 from spec_graph.reasoner import SpeculativeReasoner
 from spec_graph.state import ReasoningResult
 from spec_graph.strategies import strategy_names
 
-__all__ = ["app", "main"]
-
-app = typer.Typer(
-    name="spec-graph",
-    help="Speculative reasoning: a small draft model writes steps, a large target judges them.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
+__all__ = ["ask", "models"]
 
 
 async def _run(reasoner: SpeculativeReasoner, question: str, as_json: bool) -> ReasoningResult:
@@ -69,7 +50,7 @@ async def _run(reasoner: SpeculativeReasoner, question: str, as_json: bool) -> R
                 if isinstance(item, ReasoningResult):
                     result = item
                 elif not as_json:
-                    out.print(_step_line(item))
+                    out.print(step_line(item))
                     out.print(escape(item.text), "\n")
     finally:
         await reasoner.aclose()
@@ -77,7 +58,6 @@ async def _run(reasoner: SpeculativeReasoner, question: str, as_json: bool) -> R
     return result
 
 
-@app.command()
 def ask(
     question: Annotated[str, typer.Argument(help="The question to reason about.")],
     profile: Profile = None,
@@ -193,17 +173,12 @@ def ask(
         err.print("[yellow]interrupted[/]")
         raise typer.Exit(130) from None
     if as_json:
-        sys.stdout.write(json.dumps(_json_result(result), indent=2) + "\n")
+        sys.stdout.write(json.dumps(json_result(result), indent=2) + "\n")
         return
     out.print(f"[bold]Answer:[/] {escape(result.answer or '(none)')}")
-    out.print(_summary(result))
+    out.print(result_summary(result))
 
 
-app.command()(bench)
-app.command()(tune)
-
-
-@app.command()
 def models(
     fetch: Annotated[
         list[str] | None, typer.Option("--fetch", help="Fetch this model (repeatable).")
@@ -220,7 +195,7 @@ def models(
     for name in dict.fromkeys(wanted):
         if name not in LOCAL_MODELS:
             raise UserError(f"unknown model {name!r}; known models: {', '.join(LOCAL_MODELS)}")
-        with _DownloadProgress() as progress:
+        with DownloadProgress() as progress:
             path = fetch_model(name, progress=progress)
         err.print(f"{name}: {path}")
     table = Table(title="Embedded models")
@@ -240,35 +215,3 @@ def models(
     for p in LOCAL_PROFILES.values():
         profiles.add_row(p.name, p.draft, p.target, p.description)
     out.print(profiles)
-
-
-def run(argv: list[str] | None = None) -> int:
-    """Run the CLI with ``argv`` and return the exit code (testable; no ``sys.exit``)."""
-    try:
-        code = app(args=argv, prog_name="spec-graph", standalone_mode=False)
-    except UserError as e:
-        err.print(f"[red]error:[/] {escape(str(e))}")
-        return 2
-    except SpecGraphError as e:
-        err.print(f"[red]error:[/] {escape(str(e))}")
-        return 1
-    except KeyboardInterrupt:
-        err.print("[yellow]interrupted[/]")
-        return 130
-    except (typer.Exit, typer.Abort) as e:
-        if isinstance(e, typer.Abort):
-            err.print("[yellow]interrupted[/]")
-            return 130
-        return int(getattr(e, "exit_code", 0))
-    except Exception as e:
-        # Usage errors (click's, vendored by recent typer): duck-typed to work on both.
-        if callable(getattr(e, "show", None)) and isinstance(getattr(e, "exit_code", None), int):
-            e.show()  # type: ignore[attr-defined]
-            return int(e.exit_code)  # type: ignore[attr-defined]
-        raise
-    return code if isinstance(code, int) else 0
-
-
-def main() -> None:
-    """Console-script entry point."""
-    sys.exit(run())

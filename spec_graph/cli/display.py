@@ -26,7 +26,7 @@ out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 
 
-class _AmountColumn(ProgressColumn):
+class AmountColumn(ProgressColumn):
     """How far a fetch task is: "packages 3/6" for the download, sizes for the byte stages."""
 
     def __init__(self) -> None:
@@ -34,20 +34,21 @@ class _AmountColumn(ProgressColumn):
         self._bytes = DownloadColumn()
 
     def render(self, task: Task) -> Text:
+        """Packages as a count, bytes as a download size."""
         if task.fields.get("unit") == "packages":
             total = "?" if task.total is None else f"{task.total:.0f}"
             return Text(f"packages {task.completed:.0f}/{total}", style="progress.download")
         return self._bytes.render(task)
 
 
-class _DownloadProgress:
+class DownloadProgress:
     """Renders `FetchProgress` events as rich progress bars (per model: packages, then bytes)."""
 
     def __init__(self) -> None:
         self.progress = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
-            _AmountColumn(),
+            AmountColumn(),
             TimeRemainingColumn(),
             console=err,
             transient=False,
@@ -56,6 +57,7 @@ class _DownloadProgress:
         self.announced: set[str] = set()
 
     def __call__(self, event: FetchProgress) -> None:
+        """Advance the bar for one fetch event (announcing each model once)."""
         if event.model not in self.announced:
             self.announced.add(event.model)
             self._announce(event.model)
@@ -83,7 +85,7 @@ class _DownloadProgress:
             "and no package code is run."
         )
 
-    def __enter__(self) -> _DownloadProgress:
+    def __enter__(self) -> DownloadProgress:
         self.progress.start()
         return self
 
@@ -91,7 +93,8 @@ class _DownloadProgress:
         self.progress.stop()
 
 
-def _step_line(step: Step) -> str:
+def step_line(step: Step) -> str:
+    """One line about a kept step: who wrote it, its score, tokens and times."""
     if step.source == "draft":
         who = "[green]draft ✓[/]" if step.judged else "[cyan]draft[/]"
     elif step.judged:
@@ -114,7 +117,8 @@ def _step_line(step: Step) -> str:
     return "  ".join(parts) + ("  [dim]" + ", ".join(times) + "[/]" if times else "")
 
 
-def _summary(result: ReasoningResult) -> Table:
+def result_summary(result: ReasoningResult) -> Table:
+    """The run's totals as a small table (after the answer)."""
     t = result.totals
     table = Table(title="Summary", show_header=False, box=None)
     rate = f"{t.acceptance_rate:.0%}" if t.acceptance_rate is not None else "-"
@@ -132,21 +136,23 @@ def _summary(result: ReasoningResult) -> Table:
             f"{t.wall_s:.1f}s (draft {t.draft_s:.1f}s, judge {t.judge_s:.1f}s, correct {t.correct_s:.1f}s)",
         ),
         ("stop", str(result.stop_reason)),
-        *((key, _short_json(value)) for key, value in result.telemetry.items()),
+        *((key, short_json(value)) for key, value in result.telemetry.items()),
     ]
     for key, value in rows:
         table.add_row(f"[dim]{key}[/]", escape(value))
     return table
 
 
-def _short_json(value: Any) -> str:
+def short_json(value: Any) -> str:
+    """A telemetry value short enough for one table cell."""
     if isinstance(value, float):
         return f"{value:.3g}"
     text = json.dumps(value, default=str)
     return text if len(text) <= 120 else text[:117] + "..."
 
 
-def _json_result(result: ReasoningResult) -> dict[str, Any]:
+def json_result(result: ReasoningResult) -> dict[str, Any]:
+    """The result as ``--json`` prints it (every step, answer and totals)."""
     data = result.model_dump(mode="json")
     for step, raw in zip(result.steps, data["steps"], strict=True):
         raw["tokens"] = step.tokens

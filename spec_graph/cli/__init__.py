@@ -1,0 +1,67 @@
+"""The ``spec-graph`` command: ``ask`` a question, ``bench`` modes, ``tune`` the default, ``models``.
+
+Errors are one line on stderr with a non-zero exit (1 at run time, 2 for usage), never a
+traceback; progress and the live view go to stderr/stdout so ``--json`` output stays clean.
+One module per command, options beside the body (`ask`, `bench`, `tune`); what the commands
+share is in `spec_graph.cli.options` (flags -> configs and servers) and
+`spec_graph.cli.display` (rich output). This module only builds the app and runs it.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.markup import escape
+
+from spec_graph.cli.ask import ask, models
+from spec_graph.cli.bench import bench
+from spec_graph.cli.display import AmountColumn, DownloadProgress, err
+from spec_graph.cli.tune import tune
+from spec_graph.errors import SpecGraphError, UserError
+
+__all__ = ["AmountColumn", "DownloadProgress", "app", "main", "run"]
+
+app = typer.Typer(
+    name="spec-graph",
+    help="Speculative reasoning: a small draft model writes steps, a large target judges them.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command()(ask)
+app.command()(bench)
+app.command()(tune)
+app.command()(models)
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the CLI with ``argv`` and return the exit code (testable; no ``sys.exit``)."""
+    try:
+        code = app(args=argv, prog_name="spec-graph", standalone_mode=False)
+    except UserError as e:
+        err.print(f"[red]error:[/] {escape(str(e))}")
+        return 2
+    except SpecGraphError as e:
+        err.print(f"[red]error:[/] {escape(str(e))}")
+        return 1
+    except KeyboardInterrupt:
+        err.print("[yellow]interrupted[/]")
+        return 130
+    except (typer.Exit, typer.Abort) as e:
+        if isinstance(e, typer.Abort):
+            err.print("[yellow]interrupted[/]")
+            return 130
+        return int(getattr(e, "exit_code", 0))
+    except Exception as e:
+        # Usage errors (click's, vendored by recent typer): duck-typed to work on both.
+        if callable(getattr(e, "show", None)) and isinstance(getattr(e, "exit_code", None), int):
+            e.show()  # type: ignore[attr-defined]
+            return int(e.exit_code)  # type: ignore[attr-defined]
+        raise
+    return code if isinstance(code, int) else 0
+
+
+def main() -> None:
+    """Console-script entry point."""
+    sys.exit(run())
