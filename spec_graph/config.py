@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
@@ -21,6 +22,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    create_model,
     field_validator,
     model_validator,
 )
@@ -31,11 +33,17 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from spec_graph.tools.executor import ToolLimits
+
 __all__ = [
+    "ROLES",
     "SAMPLING_FIELDS",
+    "EmbeddedSettings",
     "EndpointConfig",
     "JudgeName",
     "ReasoningConfig",
+    "Role",
+    "RoleEndpoint",
     "SamplingConfig",
     "ScoreMethod",
     "ServerKind",
@@ -45,6 +53,9 @@ __all__ = [
 ]
 
 SETTINGS_FILE_ENV = "SPEC_GRAPH_SETTINGS_FILE"
+
+Role = Literal["draft", "target"]
+ROLES: tuple[Role, ...] = ("draft", "target")
 
 _READ_SETTINGS_FILE: ContextVar[bool] = ContextVar("spec_graph_read_settings_file", default=True)
 
@@ -238,25 +249,52 @@ def _problem(error: Any) -> str:
     return f"{where}: {message}" if where else message
 
 
-class _RoleEndpoint(BaseModel):
-    """An endpoint given by env vars, where every field is optional until resolved."""
+def _optional_mirror(model: type[BaseModel], name: str) -> type[BaseModel]:
+    """``model`` with every field optional (None = not given), for settings given in parts.
 
-    model_config = ConfigDict(extra="forbid")
+    Derived from the model itself so the env mirror can never fall behind it (every
+    `EndpointConfig` field, timeouts and retries included, is settable from env); the given
+    values are validated against the real model by `SpecGraphSettings`.
+    """
+    fields: dict[str, Any] = {
+        field_name: (info.annotation | None, Field(default=None, repr=info.repr))
+        for field_name, info in model.model_fields.items()
+    }
+    return create_model(name, __config__=ConfigDict(extra="forbid"), **fields)
 
-    base_url: str | None = None
-    model: str | None = None
-    api_key: SecretStr | None = Field(default=None, repr=False)
-    server: ServerKind = "auto"
+
+RoleEndpoint = _optional_mirror(EndpointConfig, "RoleEndpoint")
+"""A role's endpoint settings: any `EndpointConfig` field, each optional until resolved."""
+
+
+class EmbeddedSettings(BaseModel):
+    """The embedded llama.cpp servers used for any role without an endpoint.
+
+    Env: ``SPEC_GRAPH_EMBEDDED__N_CTX``, ``..._SLOTS``, ``..._TARGET_SPECULATION``; the model
+    pair itself is ``SPEC_GRAPH_PROFILE``.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    n_ctx: int | None = Field(default=None, ge=512)
+    """Context of each server (shared by its slots); None: 8192, or more for many slots."""
+    slots: int | None = Field(default=None, ge=1, le=64)
+    """Parallel slots per server (requests served together); None: what the run needs."""
+    target_speculation: int | None = Field(default=None, ge=1, le=64)
+    """Token-level speculative decoding inside the target's server (draft proposes N)."""
 
 
 class SpecGraphSettings(BaseSettings):
-    """Settings from code, env vars (``SPEC_GRAPH_...``, ``__`` nests) and the settings file.
+    """The one configuration root: code, env vars (``SPEC_GRAPH_...``, ``__`` nests), the file.
 
     Precedence in that order; the file (`settings_file`) is what ``spec-graph tune`` wrote.
 
     Examples: ``SPEC_GRAPH_PROFILE=tiny``, ``SPEC_GRAPH_TARGET__BASE_URL=http://gpu:8000/v1``,
-    ``SPEC_GRAPH_TARGET__MODEL=Qwen/QwQ-32B``, ``SPEC_GRAPH_REASONING__THRESHOLD=8``, and the
-    keys ``SPEC_GRAPH_TARGET_API_KEY`` / ``SPEC_GRAPH_DRAFT_API_KEY``.
+    ``SPEC_GRAPH_TARGET__MODEL=Qwen/QwQ-32B``, ``SPEC_GRAPH_TARGET__API_KEY=...``,
+    ``SPEC_GRAPH_TARGET__TIMEOUT_S=30`` (it applies to an embedded target too),
+    ``SPEC_GRAPH_REASONING__STRATEGY=scot``, ``SPEC_GRAPH_EMBEDDED__SLOTS=4``,
+    ``SPEC_GRAPH_TOOLS__TIMEOUT_S=5``. The flat ``SPEC_GRAPH_TARGET_API_KEY`` of earlier
+    releases still works, with a deprecation warning.
     """
 
     model_config = SettingsConfigDict(
@@ -264,10 +302,13 @@ class SpecGraphSettings(BaseSettings):
     )
 
     profile: str = "default"
-    """Embedded model profile used for any role without an explicit endpoint."""
-    draft: _RoleEndpoint = _RoleEndpoint()
-    target: _RoleEndpoint = _RoleEndpoint()
+    """Embedded model pair used for any role without an endpoint (`LOCAL_PROFILES`)."""
+    draft: RoleEndpoint = Field(default_factory=RoleEndpoint)  # type: ignore[valid-type]
+    target: RoleEndpoint = Field(default_factory=RoleEndpoint)  # type: ignore[valid-type]
+    embedded: EmbeddedSettings = Field(default_factory=EmbeddedSettings)
     reasoning: ReasoningConfig = Field(default_factory=ReasoningConfig)
+    tools: ToolLimits = Field(default_factory=ToolLimits)
+    """Bounds on tool use in each run (calls, seconds per call, output size)."""
 
     @classmethod
     def settings_customise_sources(
@@ -303,25 +344,54 @@ class SpecGraphSettings(BaseSettings):
             _READ_SETTINGS_FILE.reset(token)
 
     @model_validator(mode="after")
-    def _keys_from_env(self) -> SpecGraphSettings:
-        for role in ("draft", "target"):
-            endpoint: _RoleEndpoint = getattr(self, role)
+    def _check_endpoints(self) -> SpecGraphSettings:
+        for role in ROLES:
+            given: BaseModel = getattr(self, role)
             key = os.environ.get(f"SPEC_GRAPH_{role.upper()}_API_KEY")
-            if endpoint.api_key is None and key:
-                endpoint.api_key = SecretStr(key)
+            if key and getattr(given, "api_key", None) is None:
+                warnings.warn(
+                    f"SPEC_GRAPH_{role.upper()}_API_KEY is deprecated: use "
+                    f"SPEC_GRAPH_{role.upper()}__API_KEY",
+                    DeprecationWarning,
+                    stacklevel=2,
+                )
+                object.__setattr__(given, "api_key", SecretStr(key))
+            values = self.endpoint_overrides(role)
+            try:  # the constraints of the real model (timeouts > 0, URL scheme, ...)
+                EndpointConfig.model_validate(
+                    {"base_url": "http://placeholder", "model": "m", **values}
+                )
+            except ValidationError as e:
+                problems = "; ".join(_problem(err) for err in e.errors())
+                raise ValueError(f"{role} endpoint settings: {problems}") from None
         return self
 
-    def endpoint(self, role: Literal["draft", "target"]) -> EndpointConfig | None:
+    def endpoint_overrides(self, role: Role) -> dict[str, Any]:
+        """The `EndpointConfig` fields given for ``role`` (code, env, file), nothing else.
+
+        Applied on top of any endpoint of that role, embedded ones included, so
+        ``SPEC_GRAPH_TARGET__TIMEOUT_S=30`` bounds the embedded target's requests too.
+        """
+        given: BaseModel = getattr(self, role)
+        return {k: v for k, v in given.model_dump().items() if v is not None}
+
+    def endpoint(self, role: Role) -> EndpointConfig | None:
         """The explicit endpoint for a role, or None to use the embedded profile."""
-        given: _RoleEndpoint = getattr(self, role)
-        if given.base_url is None:
+        values = self.endpoint_overrides(role)
+        if "base_url" not in values:
             return None
-        return EndpointConfig(
-            base_url=given.base_url,
-            model=given.model or "default",
-            api_key=given.api_key,
-            server=given.server,
-        )
+        return EndpointConfig.model_validate({"model": "default", **values})
+
+    def apply(self, role: Role, endpoint: EndpointConfig) -> EndpointConfig:
+        """``endpoint`` with this role's given settings on top (not its URL or model name).
+
+        For endpoints the settings did not describe, e.g. an embedded server's or one given
+        by a ``--target-url`` flag: its key, timeouts and retries still come from here.
+        """
+        values = {
+            k: v for k, v in self.endpoint_overrides(role).items() if k not in ("base_url", "model")
+        }
+        return endpoint.model_copy(update=values) if values else endpoint
 
 
 class _SettingsFile(JsonConfigSettingsSource):

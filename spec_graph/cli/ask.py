@@ -24,12 +24,13 @@ from spec_graph.cli.display import (
 from spec_graph.cli.options import (
     Profile,
     ServerFlags,
+    Timeout,
     check_strategy,
+    load_settings,
     note_tuned,
     reasoning_config,
     strategy_options,
 )
-from spec_graph.config import SpecGraphSettings
 from spec_graph.embedded import LOCAL_MODELS, LOCAL_PROFILES, fetch_model, get_profile, is_cached
 from spec_graph.errors import UserError
 from spec_graph.reasoner import SpeculativeReasoner
@@ -127,9 +128,7 @@ def ask(
     target_gguf: Annotated[
         Path | None, typer.Option(help="Embedded target from this GGUF file.")
     ] = None,
-    timeout: Annotated[
-        float, typer.Option(min=1, help="Seconds to wait for one server request.")
-    ] = 300.0,
+    timeout: Timeout = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the result as JSON (all steps and totals).")
     ] = False,
@@ -137,7 +136,7 @@ def ask(
     """Answer QUESTION with speculative reasoning, showing each step as it lands."""
     if not question.strip():
         raise UserError("the question is empty")
-    settings = SpecGraphSettings()
+    settings = load_settings()
     if not as_json:
         note_tuned()
     config = reasoning_config(

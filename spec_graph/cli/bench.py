@@ -35,6 +35,7 @@ from spec_graph.cli.options import (
     TargetUrl,
     Timeout,
     TokenBudget,
+    load_settings,
     reasoning_config,
 )
 from spec_graph.config import ReasoningConfig, SpecGraphSettings, settings_file
@@ -120,7 +121,7 @@ def bench(
     target_model: TargetModel = None,
     draft_gguf: DraftGguf = None,
     target_gguf: TargetGguf = None,
-    timeout: Timeout = 300.0,
+    timeout: Timeout = None,
 ) -> None:
     """Benchmark modes side by side on the same questions and servers.
 
@@ -202,7 +203,7 @@ class BenchRun:
         """
         from spec_graph.bench.runner import load_items
 
-        settings = SpecGraphSettings.untuned()
+        settings = load_settings(tuned=False)
         base = reasoning_config(settings, reasoning, {"temperature": temperature})
         return cls(
             data=data,

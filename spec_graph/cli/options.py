@@ -14,13 +14,16 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 from rich.markup import escape
 
 from spec_graph.cli.display import DownloadProgress, err
 from spec_graph.config import (
+    ROLES,
     SAMPLING_FIELDS,
     EndpointConfig,
     ReasoningConfig,
+    Role,
     SpecGraphSettings,
     setting_value,
     settings_file,
@@ -47,33 +50,61 @@ __all__ = [
     "TokenBudget",
     "check_strategy",
     "endpoint_config",
+    "load_settings",
     "note_tuned",
     "reasoning_config",
+    "role_settings",
     "strategy_options",
 ]
 
 
 def endpoint_config(
-    role: str, url: str | None, model: str | None, settings: SpecGraphSettings, timeout: float
+    role: Role,
+    url: str | None,
+    model: str | None,
+    settings: SpecGraphSettings,
+    timeout: float | None = None,
 ) -> EndpointConfig | None:
     """The ``role`` server: the settings' endpoint with the flags given on top.
 
     None when neither a flag nor the settings name a URL, so `ModelServers` embeds that role.
+    A ``--X-url`` flag keeps every other setting of the role (its API key above all).
     """
-    given = settings.endpoint("draft" if role == "draft" else "target")
-    if url is None and given is None:
-        return None
-    base = given.model_dump() if given else {}
+    values = role_settings(role, settings, timeout)
     if url is not None:
-        base["base_url"] = url
+        values["base_url"] = url
+    if "base_url" not in values:
+        return None
     if model is not None:
-        base["model"] = model
-    base.setdefault("model", "default")
-    base["timeout_s"] = timeout
+        values["model"] = model
+    values.setdefault("model", "default")
     try:
-        return EndpointConfig.model_validate(base)
+        return EndpointConfig.model_validate(values)
     except ValueError as e:
         raise UserError(f"invalid --{role}-url: {e.errors()[0]['msg']}") from e  # type: ignore[attr-defined]
+
+
+def role_settings(
+    role: Role, settings: SpecGraphSettings, timeout: float | None = None
+) -> dict[str, Any]:
+    """The endpoint fields given for ``role`` (settings, then the ``--timeout`` flag)."""
+    values = settings.endpoint_overrides(role)
+    if timeout is not None:
+        values["timeout_s"] = timeout
+    return values
+
+
+def load_settings(*, tuned: bool = True) -> SpecGraphSettings:
+    """`SpecGraphSettings` from env and the settings file; a bad value is one clear line."""
+    try:
+        return SpecGraphSettings() if tuned else SpecGraphSettings.untuned()
+    except ValidationError as e:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: "
+            f"{str(err['msg']).removeprefix('Value error, ')}"
+            for err in e.errors()
+        )
+        raise UserError(f"invalid SPEC_GRAPH_* setting: {problems}") from None
 
 
 def reasoning_config(
@@ -134,7 +165,12 @@ TargetUrl = Annotated[str | None, typer.Option(help="Use a running target server
 TargetModel = Annotated[str | None, typer.Option(help="Model name on the target server.")]
 DraftGguf = Annotated[Path | None, typer.Option(help="Embedded draft GGUF file.")]
 TargetGguf = Annotated[Path | None, typer.Option(help="Embedded target GGUF file.")]
-Timeout = Annotated[float, typer.Option(min=1, help="Seconds per server request.")]
+Timeout = Annotated[
+    float | None,
+    typer.Option(
+        min=1, help="Seconds per server request (default: SPEC_GRAPH_*__TIMEOUT_S, else 300)."
+    ),
+]
 
 RoleFlags = tuple[str | None, str | None, Path | None]
 """A role's ``--X-url``, ``--X-model`` and ``--X-gguf``."""
@@ -147,7 +183,7 @@ class ServerFlags:
     profile: str | None
     draft: RoleFlags
     target: RoleFlags
-    timeout: float
+    timeout: float | None
 
     def model_servers(
         self,
@@ -162,6 +198,7 @@ class ServerFlags:
 
         Nothing starts until the result is entered (``with``); a bad URL or profile fails here.
         """
+        embedded = settings.embedded
         return ModelServers(
             self.profile or settings.profile,
             draft=endpoint_config("draft", self.draft[0], self.draft[1], settings, self.timeout),
@@ -171,8 +208,10 @@ class ServerFlags:
             draft_gguf=self.draft[2],
             target_gguf=self.target[2],
             concurrency=parallel,
-            slots=slots,
+            slots=max(slots or 0, embedded.slots or 0) or None,
+            n_ctx=embedded.n_ctx,
             progress=DownloadProgress(),
             on_start=None if quiet else lambda message: err.print(f"[dim]{escape(message)}[/]"),
-            target_speculation=target_speculation,
+            target_speculation=target_speculation or embedded.target_speculation,
+            endpoint_settings={role: role_settings(role, settings, self.timeout) for role in ROLES},
         )

@@ -111,7 +111,7 @@ def tune(
     target_model: TargetModel = None,
     draft_gguf: DraftGguf = None,
     target_gguf: TargetGguf = None,
-    timeout: Timeout = 300.0,
+    timeout: Timeout = None,
 ) -> None:
     """Choose the default configuration on YOUR hardware and models, quality first.
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import atexit
 import os
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from types import TracebackType
@@ -234,9 +234,20 @@ class ModelServers:
         on_start: Callable[[str], None] | None = None,
         cache_dir: Path | None = None,
         target_speculation: int | None = None,
+        n_ctx: int | None = None,
+        endpoint_settings: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         self.profile = get_profile(profile)
         self._given = {"draft": draft, "target": target}
+        self._endpoint_settings = {
+            role: {
+                k: v
+                for k, v in (endpoint_settings or {}).get(role, {}).items()
+                if k not in ("base_url", "model")
+            }
+            for role in ROLES
+        }
+        """Per role, settings laid over an embedded server's endpoint (timeouts, retries)."""
         self._ggufs = {"draft_gguf": draft_gguf, "target_gguf": target_gguf}
         self._progress = progress
         self._on_start = on_start
@@ -248,7 +259,7 @@ class ModelServers:
         parallel = max(concurrency, slots or 0)
         self.server_options: dict[str, Any] = {
             "n_parallel": parallel,
-            "n_ctx": max(8192, parallel * CTX_PER_CHAIN),
+            "n_ctx": n_ctx or max(8192, parallel * CTX_PER_CHAIN),
             **({"n_threads": threads} if threads else {}),
             **({"target_speculation": target_speculation} if target_speculation else {}),
         }
@@ -288,16 +299,21 @@ class ModelServers:
     @property
     def draft(self) -> EndpointConfig:
         """The draft endpoint (given, or the embedded server's)."""
-        return self._given["draft"] or self._require().draft
+        return self._given["draft"] or self._embedded_endpoint("draft")
 
     @property
     def target(self) -> EndpointConfig:
         """The target endpoint (given, or the embedded server's)."""
-        return self._given["target"] or self._require().target
+        return self._given["target"] or self._embedded_endpoint("target")
 
     def __iter__(self) -> Iterator[EndpointConfig]:
         yield self.draft
         yield self.target
+
+    def _embedded_endpoint(self, role: str) -> EndpointConfig:
+        endpoint: EndpointConfig = getattr(self._require(), role)
+        update = self._endpoint_settings[role]
+        return endpoint.model_copy(update=update) if update else endpoint
 
     def _require(self) -> EmbeddedModels:
         if self._embedded is None:

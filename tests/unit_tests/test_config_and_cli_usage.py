@@ -25,7 +25,7 @@ def test_settings_from_env(monkeypatch):
     monkeypatch.setenv("SPEC_GRAPH_PROFILE", "tiny")
     monkeypatch.setenv("SPEC_GRAPH_TARGET__BASE_URL", "http://gpu:8000/v1")
     monkeypatch.setenv("SPEC_GRAPH_TARGET__MODEL", "Qwen/QwQ-32B")
-    monkeypatch.setenv("SPEC_GRAPH_TARGET_API_KEY", "sk-env-456")
+    monkeypatch.setenv("SPEC_GRAPH_TARGET__API_KEY", "sk-env-456")
     monkeypatch.setenv("SPEC_GRAPH_REASONING__THRESHOLD", "8.5")
     settings = SpecGraphSettings()
     assert settings.profile == "tiny"
