@@ -11,7 +11,7 @@ what a user needs to fix the typo.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Generic, TypeVar
 
 from spec_graph.errors import UserError
@@ -28,10 +28,12 @@ class Registry(Generic[T]):
     Thread-safe: registration may happen from import-time code in several threads.
     """
 
-    def __init__(self, what: str) -> None:
+    def __init__(self, what: str, items: Mapping[str, T] | None = None) -> None:
         self.what = what
         self._items: dict[str, T] = {}
         self._lock = threading.Lock()
+        for name, value in (items or {}).items():
+            self.register(name, value)
 
     def register(self, name: str, value: T, *, replace: bool = False) -> T | None:
         """Make ``value`` selectable as ``name``; returns the value it replaced (or None).
@@ -69,6 +71,18 @@ class Registry(Generic[T]):
         """The message for an unknown ``name``: what was asked and what is known."""
         known = ", ".join(self._items) or "(none)"
         return f"unknown {self.what} {name!r}; known: {known}"
+
+    def __getitem__(self, name: str) -> T:
+        """``registry[name]``: the same as `get` (a `UserError` naming the known ones)."""
+        return self.get(name)
+
+    def keys(self) -> list[str]:
+        """Every registered name (so ``dict(registry)`` works)."""
+        return self.names()
+
+    def values(self) -> list[T]:
+        """Every registered value, in registration order."""
+        return list(self._items.values())
 
     def names(self) -> list[str]:
         """Every registered name, in registration order."""

@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from spec_graph.bench.records import QuestionRecord
+from spec_graph.registry import Registry
 from spec_graph.state import RunTotals
 
 __all__ = ["GPU_PRESETS", "GpuCostModel", "Projection", "project", "projected_seconds"]
@@ -36,25 +37,28 @@ class GpuCostModel(BaseModel):
 # Published single-request (batch 1) vLLM figures; no batch-1 H100 numbers were found, so the
 # preset is an A100 one. Replaying small-model token counts at these speeds projects what the
 # same steps/acceptance would cost on the SpecReason-style reference pair; it is not a run.
-GPU_PRESETS: dict[str, GpuCostModel] = {
-    "a100-32b-1.5b": GpuCostModel(
-        name="a100-32b-1.5b",
-        target_decode_tok_s=22.13,
-        target_prefill_tok_s=7900.0,
-        draft_decode_tok_s=183.33,
-        draft_prefill_tok_s=66000.0,
-        judge_overhead_s=0.02,
-        source=(
-            "decode: Qwen2.5 speed benchmark (qwen.readthedocs.io, benchmark/speed_benchmark), "
-            "vLLM 0.6.3, 1x A100-80GB, batch 1, BF16: Qwen2.5-32B-Instruct 22.13 tok/s "
-            "(enforce_eager), Qwen2.5-1.5B-Instruct 183.33 tok/s. Prefill, nearest published: "
-            "Qwen2.5-72B on 2x H100 TTFT 129 ms for 1024 tokens (~7.9k tok/s, "
-            "tenstorrent/tt-inference-server#143); Qwen3-1.7B on A100 TTFT 30.9 ms for 2048 "
-            "tokens (~66k tok/s, tt-inference-server#340). judge_overhead_s 0.02: our "
-            "assumption for one request round trip"
+GPU_PRESETS: Registry[GpuCostModel] = Registry(
+    "GPU preset",
+    {
+        "a100-32b-1.5b": GpuCostModel(
+            name="a100-32b-1.5b",
+            target_decode_tok_s=22.13,
+            target_prefill_tok_s=7900.0,
+            draft_decode_tok_s=183.33,
+            draft_prefill_tok_s=66000.0,
+            judge_overhead_s=0.02,
+            source=(
+                "decode: Qwen2.5 speed benchmark (qwen.readthedocs.io, benchmark/speed_benchmark), "
+                "vLLM 0.6.3, 1x A100-80GB, batch 1, BF16: Qwen2.5-32B-Instruct 22.13 tok/s "
+                "(enforce_eager), Qwen2.5-1.5B-Instruct 183.33 tok/s. Prefill, nearest published: "
+                "Qwen2.5-72B on 2x H100 TTFT 129 ms for 1024 tokens (~7.9k tok/s, "
+                "tenstorrent/tt-inference-server#143); Qwen3-1.7B on A100 TTFT 30.9 ms for 2048 "
+                "tokens (~66k tok/s, tt-inference-server#340). judge_overhead_s 0.02: our "
+                "assumption for one request round trip"
+            ),
         ),
-    ),
-}
+    },
+)
 
 
 class Projection(BaseModel):

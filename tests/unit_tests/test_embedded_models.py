@@ -366,7 +366,7 @@ def test_unknown_model_name_lists_known_names(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="smollm2-135m-instruct") as excinfo:
         fetch_model("gpt-5", cache_dir=tmp_path)
     assert "qwen2.5-coder-1.5b-instruct" in str(excinfo.value)
-    with pytest.raises(ValueError, match="known models"):
+    with pytest.raises(ValueError, match="unknown local model .*; known: "):
         is_cached("gpt-5", tmp_path)
 
 
