@@ -8,14 +8,11 @@ line or the ``--json`` output.
 
 from __future__ import annotations
 
-import json
 import os
 import warnings
 from contextvars import ContextVar
-from pathlib import Path
 from typing import Any, Literal
 
-import platformdirs
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -28,11 +25,11 @@ from pydantic import (
 )
 from pydantic_settings import (
     BaseSettings,
-    JsonConfigSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
 
+from spec_graph.settings_file import SettingsFileSource, settings_file
 from spec_graph.tools.executor import ToolLimits
 
 __all__ = [
@@ -52,24 +49,11 @@ __all__ = [
     "settings_file",
 ]
 
-SETTINGS_FILE_ENV = "SPEC_GRAPH_SETTINGS_FILE"
 
 Role = Literal["draft", "target"]
 ROLES: tuple[Role, ...] = ("draft", "target")
 
 _READ_SETTINGS_FILE: ContextVar[bool] = ContextVar("spec_graph_read_settings_file", default=True)
-
-
-def settings_file() -> Path:
-    """Where `spec-graph tune` writes, and every command reads, the tuned settings.
-
-    ``$SPEC_GRAPH_SETTINGS_FILE`` when set, else ``settings.json`` in the user config folder
-    (``~/.config/spec-graph`` on Linux). A missing file is simply no settings.
-    """
-    given = os.environ.get(SETTINGS_FILE_ENV)
-    if given:
-        return Path(given).expanduser()
-    return Path(platformdirs.user_config_dir("spec-graph")) / "settings.json"
 
 
 JudgeName = Literal["specreason", "yesno", "inline", "reviewer", "likelihood"]
@@ -106,7 +90,7 @@ class EndpointConfig(BaseModel):
     model: str
     """The served model name sent as ``model=``."""
     api_key: SecretStr | None = Field(default=None, repr=False)
-    """Never logged or shown. Defaults to env ``SPEC_GRAPH_{ROLE}_API_KEY`` in the settings."""
+    """Never logged or shown. Defaults to env ``SPEC_GRAPH_{ROLE}__API_KEY`` in the settings."""
     server: ServerKind = "auto"
     timeout_s: float = Field(default=300.0, gt=0)
     """Per request; a step of 512 tokens on a slow CPU takes a while."""
@@ -242,6 +226,15 @@ SAMPLING_FIELDS = ("draft_sampling", "target_sampling")
 """The `ReasoningConfig` fields that are `SamplingConfig`s (a dotted key sets one field)."""
 
 
+def _check_reasoning(reasoning: dict[str, Any]) -> str | None:
+    """None if ``reasoning`` is a valid `ReasoningConfig`, else its problems in one line."""
+    try:
+        ReasoningConfig.model_validate(reasoning)
+    except ValidationError as e:
+        return "; ".join(_problem(err) for err in e.errors())
+    return None
+
+
 def _problem(error: Any) -> str:
     """One pydantic error as ``field: message`` (no URL, no input dump)."""
     where = ".".join(str(p) for p in error["loc"])
@@ -326,7 +319,13 @@ class SpecGraphSettings(BaseSettings):
             given = getattr(init_settings, "init_kwargs", {})
             code_reasoning = "reasoning" in given
             sources.append(
-                _SettingsFile(settings_cls, path, env_settings, code_reasoning=code_reasoning)
+                SettingsFileSource(
+                    settings_cls,
+                    path,
+                    env_settings,
+                    code_reasoning=code_reasoning,
+                    check_reasoning=_check_reasoning,
+                )
             )
         return tuple(sources)
 
@@ -392,60 +391,3 @@ class SpecGraphSettings(BaseSettings):
             k: v for k, v in self.endpoint_overrides(role).items() if k not in ("base_url", "model")
         }
         return endpoint.model_copy(update=values) if values else endpoint
-
-
-class _SettingsFile(JsonConfigSettingsSource):
-    """The tuned settings file; a broken one is a clear error naming the file, not a trace.
-
-    Sources are merged key by key, which is right for single fields (an env var changes the
-    threshold and keeps the tuned strategy) but wrong for a strategy's options, which only
-    make sense with their strategy: a ``reasoning`` given in code replaces the file's, and
-    another strategy from the environment drops the file's options.
-    """
-
-    def __init__(
-        self,
-        settings_cls: type[BaseSettings],
-        path: Path,
-        env: PydanticBaseSettingsSource,
-        *,
-        code_reasoning: bool,
-    ) -> None:
-        self._path = path
-        self._env = env
-        self._code_reasoning = code_reasoning
-        try:
-            content = json.loads(path.read_text())
-        except ValueError as e:  # json.JSONDecodeError is a ValueError
-            raise _file_error(path, f"is not valid JSON ({e})") from None
-        if not isinstance(content, dict):
-            raise _file_error(path, "must hold a JSON object")
-        super().__init__(settings_cls, json_file=path)
-
-    def __call__(self) -> dict[str, Any]:
-        data = super().__call__()
-        reasoning = data.get("reasoning")
-        if reasoning is None:
-            return data
-        if self._code_reasoning:
-            return {k: v for k, v in data.items() if k != "reasoning"}
-        if not isinstance(reasoning, dict):
-            raise _file_error(self._path, "has a 'reasoning' that is not an object")
-        try:
-            ReasoningConfig.model_validate(reasoning)
-        except ValidationError as e:
-            problems = "; ".join(_problem(err) for err in e.errors())
-            raise _file_error(
-                self._path, f"has reasoning settings this version cannot use ({problems})"
-            ) from None
-        env_reasoning = self._env().get("reasoning")
-        env_strategy = env_reasoning.get("strategy") if isinstance(env_reasoning, dict) else None
-        if env_strategy is not None and env_strategy != reasoning.get("strategy"):
-            data["reasoning"] = {k: v for k, v in reasoning.items() if k != "options"}
-        return data
-
-
-def _file_error(path: Path, problem: str) -> Exception:
-    from spec_graph.errors import UserError  # errors imports nothing from here, but keep it lazy
-
-    return UserError(f"settings file {path} {problem}: rerun `spec-graph tune` or delete it")

@@ -24,8 +24,9 @@ from typing import Any
 
 from spec_graph.bench.frontier import Frontier
 from spec_graph.bench.records import ModeSpec
-from spec_graph.config import SAMPLING_FIELDS, ReasoningConfig, _file_error
+from spec_graph.config import SAMPLING_FIELDS, ReasoningConfig
 from spec_graph.errors import UserError
+from spec_graph.settings_file import read_settings_file
 
 __all__ = ["read_settings_file", "tuned_reasoning", "write_settings_file"]
 
@@ -40,19 +41,6 @@ def tuned_reasoning(mode: str, base: ReasoningConfig) -> dict[str, Any]:
         if key in ReasoningConfig.model_fields and key not in ("strategy", "options"):
             section[key] = dumped[key]
     return section
-
-
-def read_settings_file(path: Path) -> dict[str, Any]:
-    """The file's content, ``{}`` when it does not exist; a broken file is a `UserError`."""
-    if not path.exists():
-        return {}
-    try:
-        data = json.loads(path.read_text())
-    except ValueError as e:
-        raise _file_error(path, f"is not valid JSON ({e})") from None
-    if not isinstance(data, dict):
-        raise _file_error(path, "must hold a JSON object")
-    return data
 
 
 def write_settings_file(

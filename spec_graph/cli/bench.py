@@ -296,7 +296,7 @@ def default_modes() -> tuple[str, ...]:
     The default is the tuned mode when the settings file has one (``spec-graph tune``),
     else specreason.
     """
-    from spec_graph.tuning import read_settings_file
+    from spec_graph.settings_file import read_settings_file
 
     tuned = read_settings_file(settings_file()).get("tuned") or {}
     mode = tuned.get("mode")

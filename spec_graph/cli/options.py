@@ -30,8 +30,8 @@ from spec_graph.config import (
 )
 from spec_graph.embedded import LOCAL_PROFILES, ModelServers
 from spec_graph.errors import UserError
+from spec_graph.settings_file import read_settings_file
 from spec_graph.strategies import get_strategy
-from spec_graph.tuning import read_settings_file
 
 __all__ = [
     "DraftGguf",
