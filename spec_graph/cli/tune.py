@@ -1,6 +1,6 @@
 """``spec-graph tune``: a small sweep on the user's servers, then the settings file.
 
-The sweep is an ordinary bench run (`spec_graph.cli.bench.BenchRun`: same records, resume,
+The sweep is an ordinary bench run (`spec_graph.cli.bench_run.BenchRun`: same records, resume,
 report and plots); what tune adds is the choice (`spec_graph.bench.frontier`) and writing it
 (`spec_graph.tuning`).
 """
@@ -16,7 +16,7 @@ import platformdirs
 import typer
 from rich.markup import escape
 
-from spec_graph.cli.bench import BenchRun
+from spec_graph.cli.bench_run import BenchRun
 from spec_graph.cli.display import err, out
 from spec_graph.cli.options import (
     DraftGguf,
