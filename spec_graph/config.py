@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import warnings
 from contextvars import ContextVar
-from typing import Any, Literal
+from typing import Any, Literal, Optional
 
 from pydantic import (
     BaseModel,
@@ -250,7 +250,7 @@ def _optional_mirror(model: type[BaseModel], name: str) -> type[BaseModel]:
     values are validated against the real model by `SpecGraphSettings`.
     """
     fields: dict[str, Any] = {
-        field_name: (info.annotation | None, Field(default=None, repr=info.repr))
+        field_name: (Optional[info.annotation], Field(default=None, repr=info.repr))  # noqa: UP045
         for field_name, info in model.model_fields.items()
     }
     return create_model(name, __config__=ConfigDict(extra="forbid"), **fields)

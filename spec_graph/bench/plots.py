@@ -45,6 +45,8 @@ def _accuracy_vs_latency(summary: RunSummary, path: Path) -> Path | None:
     ax = fig.add_subplot()
     for m in modes:
         x, y = m.mean_wall_s, m.accuracy * 100
+        if x is None:
+            continue
         ax.scatter([x], [y])
         ax.annotate(m.mode, (x, y), textcoords="offset points", xytext=(5, 5), fontsize=8)
     ax.set_xlabel("mean latency per question (s)")
@@ -137,6 +139,7 @@ def _judge_scores(records: Sequence[QuestionRecord], path: Path) -> Path | None:
     axes = fig.subplots(1, len(scores), squeeze=False)[0]
     for ax, (mode, (good, bad)) in zip(axes, scores.items(), strict=True):
         values = good + bad
+        bins: int | list[float]
         if all(float(v).is_integer() for v in values):
             bins = [v - 0.5 for v in range(int(min(values)), int(max(values)) + 2)]
         else:

@@ -229,7 +229,7 @@ def _summarize_mode(
     target_step_tokens = [s.tokens for r in records for s in r.steps if s.source == "target"]
 
     def total(field: str) -> float:
-        return sum(getattr(t, field) for t in totals)
+        return float(sum(getattr(t, field) for t in totals))
 
     def mean(field: str) -> float | None:
         return _mean([getattr(t, field) for t in totals])

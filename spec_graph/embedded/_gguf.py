@@ -67,7 +67,8 @@ def _read_exact(f: BinaryIO, n: int) -> bytes:
 def _read_scalar(f: BinaryIO, vtype: int) -> int | float | bool:
     fmt = _SCALARS[vtype]
     (value,) = struct.unpack(fmt, _read_exact(f, struct.calcsize(fmt)))
-    return value
+    scalar: int | float | bool = value
+    return scalar
 
 
 def _read_string(f: BinaryIO) -> str:

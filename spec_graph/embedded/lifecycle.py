@@ -279,7 +279,7 @@ class ModelServers:
                 roles=self.roles,
                 progress=callback,
                 cache_dir=self._cache_dir,
-                **self._ggufs,
+                **self._ggufs,  # type: ignore[arg-type]
                 **self.server_options,
             )
             if self._on_start is not None:

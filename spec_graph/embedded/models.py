@@ -95,6 +95,7 @@ class ModelSpec(BaseModel):
     def _derive_members(cls, data: Any) -> Any:
         if isinstance(data, dict) and not data.get("members") and data.get("packages"):
             packages = tuple(data["packages"])
+            members: tuple[str, ...]
             if len(packages) == 1:
                 members = (f"{_module_name(packages[0])}/{data.get('filename', '')}",)
             else:
