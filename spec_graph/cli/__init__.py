@@ -12,11 +12,11 @@ from __future__ import annotations
 import sys
 
 import typer
-from rich.markup import escape
 
+from spec_graph.cli import signals
 from spec_graph.cli.ask import ask, models
 from spec_graph.cli.bench import bench
-from spec_graph.cli.display import AmountColumn, DownloadProgress, err
+from spec_graph.cli.display import AmountColumn, DownloadProgress, err, shown
 from spec_graph.cli.tune import tune
 from spec_graph.errors import SpecGraphError, UserError
 
@@ -40,18 +40,16 @@ def run(argv: list[str] | None = None) -> int:
     try:
         code = app(args=argv, prog_name="spec-graph", standalone_mode=False)
     except UserError as e:
-        err.print(f"[red]error:[/] {escape(str(e))}")
+        err.print(f"[red]error:[/] {shown(str(e))}")
         return 2
     except SpecGraphError as e:
-        err.print(f"[red]error:[/] {escape(str(e))}")
+        err.print(f"[red]error:[/] {shown(str(e))}")
         return 1
     except KeyboardInterrupt:
-        err.print("[yellow]interrupted[/]")
-        return 130
+        return signals.interrupted()
     except (typer.Exit, typer.Abort) as e:
-        if isinstance(e, typer.Abort):
-            err.print("[yellow]interrupted[/]")
-            return 130
+        if isinstance(e, typer.Abort):  # click turns KeyboardInterrupt into Abort
+            return signals.interrupted()
         return int(getattr(e, "exit_code", 0))
     except Exception as e:
         # Usage errors (click's, vendored by recent typer): duck-typed to work on both.
@@ -63,5 +61,6 @@ def run(argv: list[str] | None = None) -> int:
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point (SIGTERM stops the command cleanly, like Ctrl-C)."""
+    signals.install()
     sys.exit(run())

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from spec_graph.cli.display import (
@@ -19,6 +18,7 @@ from spec_graph.cli.display import (
     json_result,
     out,
     result_summary,
+    shown,
     step_line,
 )
 from spec_graph.cli.options import (
@@ -31,6 +31,7 @@ from spec_graph.cli.options import (
     reasoning_config,
     strategy_options,
 )
+from spec_graph.cli.signals import interrupted
 from spec_graph.embedded import LOCAL_MODELS, LOCAL_PROFILES, fetch_model, get_profile, is_cached
 from spec_graph.errors import UserError
 from spec_graph.reasoner import SpeculativeReasoner
@@ -52,15 +53,40 @@ async def _run(reasoner: SpeculativeReasoner, question: str, as_json: bool) -> R
                     result = item
                 elif not as_json:
                     out.print(step_line(item))
-                    out.print(escape(item.text), "\n")
+                    out.print(shown(item.text), "\n")
     finally:
         await reasoner.aclose()
     assert result is not None
     return result
 
 
+def read_question(given: str) -> str:
+    """The question: the argument, or stdin for ``-``; empty or non-UTF-8 text is refused.
+
+    stdin has no argv length limit (128 KB on Linux) for long problems. Bytes that are not
+    UTF-8 reach Python as lone surrogates and would fail deep in the HTTP client; here they
+    are one clear line.
+    """
+    if given == "-":
+        data = sys.stdin.buffer.read()
+        try:
+            given = data.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise UserError(f"the question on stdin is not UTF-8 (byte {e.start})") from None
+    try:
+        given.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise UserError(f"the question is not valid UTF-8 (character {e.start})") from None
+    if not given.strip():
+        raise UserError("the question is empty")
+    return given
+
+
 def ask(
-    question: Annotated[str, typer.Argument(help="The question to reason about.")],
+    question: Annotated[
+        str,
+        typer.Argument(help="The question to reason about; - reads it from stdin (any length)."),
+    ],
     profile: Profile = None,
     strategy: Annotated[
         str | None,
@@ -134,8 +160,7 @@ def ask(
     ] = False,
 ) -> None:
     """Answer QUESTION with speculative reasoning, showing each step as it lands."""
-    if not question.strip():
-        raise UserError("the question is empty")
+    question = read_question(question)
     settings = load_settings()
     if not as_json:
         note_tuned()
@@ -169,12 +194,11 @@ def ask(
             reasoner = SpeculativeReasoner.from_endpoints(servers.draft, servers.target, config)
             result = asyncio.run(_run(reasoner, question, as_json))
     except KeyboardInterrupt:
-        err.print("[yellow]interrupted[/]")
-        raise typer.Exit(130) from None
+        raise typer.Exit(interrupted()) from None
     if as_json:
         sys.stdout.write(json.dumps(json_result(result), indent=2) + "\n")
         return
-    out.print(f"[bold]Answer:[/] {escape(result.answer or '(none)')}")
+    out.print(f"[bold]Answer:[/] {shown(result.answer or '(none)')}")
     out.print(result_summary(result))
 
 

@@ -26,6 +26,7 @@ from spec_graph.cli.options import (
     load_settings,
     reasoning_config,
 )
+from spec_graph.cli.signals import interrupted
 from spec_graph.config import ReasoningConfig, SpecGraphSettings, settings_file
 from spec_graph.errors import UserError
 from spec_graph.reasoner import SpeculativeReasoner
@@ -166,8 +167,8 @@ class BenchRun:
                 )
         except KeyboardInterrupt:
             raw = self.out_dir / "raw.jsonl"
-            err.print(f"[yellow]interrupted[/]: finished questions are in {raw}")
-            raise typer.Exit(130) from None
+            err.print(f"finished questions are in {raw}")
+            raise typer.Exit(interrupted()) from None
 
 
 def default_modes() -> tuple[str, ...]:

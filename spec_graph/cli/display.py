@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from rich.console import Console
@@ -21,6 +22,24 @@ from rich.text import Text
 
 from spec_graph.embedded import LOCAL_MODELS, FetchProgress, is_cached
 from spec_graph.state import ReasoningResult, Step
+
+_TERMINAL_CONTROL = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI: colours, cursor moves, erase
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC: window titles, hyperlinks, clipboard
+    r"|\x1b[PX^_][^\x1b]*(?:\x1b\\)?"  # DCS, SOS, PM, APC strings
+    r"|\x1b."  # any other escape
+    r"|[\x00-\x08\x0b-\x1f\x7f-\x9f]"  # other C0/C1 controls (tab and newline stay)
+)
+
+
+def shown(text: str) -> str:
+    """Model or server text made safe to print: no terminal control sequences, no markup.
+
+    A model can write escape sequences (or a retrieved document can make it): printed raw
+    they recolour, retitle or clear the user's terminal, or plant an OSC 52 clipboard write.
+    """
+    return escape(_TERMINAL_CONTROL.sub("", text))
+
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
