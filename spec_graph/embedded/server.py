@@ -80,6 +80,9 @@ class LlamaServer:
         self.config = config
         self._process: subprocess.Popen[bytes] | None = None
         self._base_url: str | None = None
+        self._own_log = config.log_path is None
+        """A temp log of ours is removed on a clean close, kept when an error names it."""
+        self._keep_log = False
         self.log_path = config.log_path or Path(
             tempfile.mkstemp(prefix="spec-graph-llama-", suffix=".log")[1]
         )
@@ -121,7 +124,8 @@ class LlamaServer:
         try:
             self._base_url = self._read_address()
             self._wait_healthy()
-        except BaseException:
+        except BaseException as e:
+            self._keep_log = isinstance(e, EmbeddedServerError)  # its message names the log
             self.close()
             raise
         logger.info("llama.cpp server for %s at %s", self.config.model_path.name, self._base_url)
@@ -131,6 +135,7 @@ class LlamaServer:
         """Stop the server (idempotent): close its stdin, then terminate, then kill."""
         process, self._process, self._base_url = self._process, None, None
         if process is None:
+            self._remove_log()
             return
         if process.stdin:
             process.stdin.close()
@@ -145,6 +150,13 @@ class LlamaServer:
                 process.wait()
         if process.stdout:
             process.stdout.close()
+        if process.returncode not in (0, None):
+            self._keep_log = True  # a crash: its log is what explains it
+        self._remove_log()
+
+    def _remove_log(self) -> None:
+        if self._own_log and not self._keep_log:
+            self.log_path.unlink(missing_ok=True)
 
     def __enter__(self) -> LlamaServer:
         self.start()
