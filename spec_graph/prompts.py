@@ -52,17 +52,34 @@ JUDGE_INSTRUCTION = (
     "Reply with a single digit."
 )
 
-# Control tokens of common chat templates (ChatML, Llama 3, Gemma, DeepSeek): a step must not be
-# able to close its own turn and open a fake user or assistant turn.
+# Control tokens of common chat templates: a step must not be able to close its own turn and
+# open a fake user or assistant turn. ``<|...|>`` covers ChatML (Qwen, SmolLM), Llama 3
+# (``<|eot_id|>``, ``<|start_header_id|>``), Phi-3 (``<|user|>``, ``<|end|>``) and GPT-style
+# ``<|endoftext|>``; then DeepSeek's fullwidth bars, Gemma's turn tags, Mistral's
+# ``[INST]``/``[/INST]`` and tool tags, and the ``<s>``/``</s>`` sentence tokens of Llama 2 and
+# Mistral.
 _CONTROL_TOKENS = re.compile(
-    r"<\|im_start\|>|<\|im_end\|>|<\|endoftext\|>|<\|eot_id\|>|<\|start_header_id\|>"
-    r"|<\|end_header_id\|>|<start_of_turn>|<end_of_turn>|<｜[^｜]{1,40}｜>"  # noqa: RUF001 (DeepSeek uses fullwidth bars)
+    r"<\|[^|<>\s]{1,40}\|>"
+    r"|<｜[^｜]{1,40}｜>"  # noqa: RUF001 (DeepSeek uses fullwidth bars)
+    r"|<(?:start|end)_of_turn>|<bos>|<eos>"
+    r"|\[/?INST\]|\[/?(?:AVAILABLE_TOOLS|TOOL_CALLS|TOOL_RESULTS|SYSTEM_PROMPT)\]"
+    r"|</?s>",
+    flags=re.IGNORECASE,
 )
 
 
 def sanitize_step(text: str) -> str:
-    """Remove chat-template control tokens from model-written text before it is re-sent."""
-    return _CONTROL_TOKENS.sub("", text)
+    """Remove chat-template control tokens from model-written text, to a fixed point.
+
+    One pass is not enough: removing ``<|im_end|>`` from ``<|im_<|im_end|>start|>`` leaves
+    ``<|im_start|>``. Each pass that changes the text shortens it, so the loop ends; the
+    result contains no control token, and sanitising it again changes nothing.
+    """
+    while True:
+        cleaned = _CONTROL_TOKENS.sub("", text)
+        if cleaned == text:
+            return cleaned
+        text = cleaned
 
 
 def problem_messages(question: str, system_prompt: str | None = None) -> list[ChatMessage]:
