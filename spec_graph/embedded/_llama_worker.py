@@ -26,7 +26,7 @@ def main() -> int:
     params.cpuparams.n_threads = spec["n_threads"]
     params.cpuparams_batch.n_threads = spec["n_threads"]
     params.hostnames = ["127.0.0.1"]  # never reachable from outside this machine
-    params.port = 0  # a free port, chosen by the OS
+    params.port = int(spec.get("port", 0))  # 0: a free port; a restart asks for its old one
     params.use_jinja = True  # the GGUF's own chat template, with tool-call support
     params.endpoint_metrics = True  # /metrics: token counters (tests prove cancellation with them)
     if spec.get("speculative"):  # token-level speculative decoding with a draft model

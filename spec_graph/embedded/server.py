@@ -66,6 +66,9 @@ class LlamaServerConfig(BaseModel):
     startup_timeout_s: float = Field(default=180.0, gt=0)
     log_path: Path | None = None
     """Where llama.cpp's log goes; default: a temp file, named in errors."""
+    max_restarts: int = Field(default=3, ge=0, le=20)
+    """A server that dies is restarted on the same port this many times in all (then it
+    stays down and calls fail with a clear error); 0 turns the supervisor off."""
 
 
 class LlamaServer:
@@ -86,6 +89,11 @@ class LlamaServer:
         self.log_path = config.log_path or Path(
             tempfile.mkstemp(prefix="spec-graph-llama-", suffix=".log")[1]
         )
+        self.restarts = 0
+        """How many times the supervisor brought a dead server back."""
+        self._lock = threading.Lock()
+        self._closing = threading.Event()
+        self._supervisor: threading.Thread | None = None
 
     @property
     def base_url(self) -> str:
@@ -95,12 +103,60 @@ class LlamaServer:
         return self._base_url
 
     def start(self) -> str:
-        """Start the server and wait until it answers ``/health``; returns the base URL."""
+        """Start the server and wait until it answers ``/health``; returns the base URL.
+
+        A supervisor thread then watches the child: if llama.cpp crashes, it is restarted on
+        the same port (so every endpoint handed out stays valid), at most
+        ``config.max_restarts`` times.
+        """
         if self._process is not None:
             return self.base_url
         if not self.config.model_path.is_file():
             raise EmbeddedServerError(f"model file not found: {self.config.model_path}")
         _require_xllamacpp()
+        self._closing.clear()
+        self._spawn(port=0)
+        logger.info("llama.cpp server for %s at %s", self.config.model_path.name, self._base_url)
+        if self.config.max_restarts:
+            self._supervisor = threading.Thread(
+                target=self._supervise, name=f"llama-supervisor-{self.port}", daemon=True
+            )
+            self._supervisor.start()
+        return self.base_url
+
+    @property
+    def port(self) -> int:
+        """The loopback port the server listens on (kept across restarts)."""
+        return int(self.base_url.rsplit(":", 1)[1].split("/", 1)[0])
+
+    def _supervise(self) -> None:
+        while not self._closing.wait(0.5):
+            with self._lock:
+                process = self._process
+                if process is None or process.poll() is None or self._closing.is_set():
+                    continue
+                self._keep_log = True  # the crash is in the log
+                if self.restarts >= self.config.max_restarts:
+                    logger.error(
+                        "llama.cpp server for %s died (code %s) and was restarted %d times "
+                        "already: leaving it down; log: %s",
+                        self.config.model_path.name, process.returncode, self.restarts,
+                        self.log_path,
+                    )  # fmt: skip
+                    return
+                self.restarts += 1
+                logger.warning(
+                    "llama.cpp server for %s died (code %s); restarting it on port %d (%d/%d)",
+                    self.config.model_path.name, process.returncode, self.port, self.restarts,
+                    self.config.max_restarts,
+                )  # fmt: skip
+                try:
+                    self._spawn(port=self.port)
+                except EmbeddedServerError as e:
+                    logger.error("restart failed: %s", e)  # the next round tries again
+
+    def _spawn(self, *, port: int) -> None:
+        """Start the child on ``port`` (0: a free one) and wait until it is healthy."""
         spec = {
             "model_path": str(self.config.model_path),
             "n_ctx": self.config.n_ctx,
@@ -112,6 +168,7 @@ class LlamaServer:
                 if self.config.speculative is None
                 else self.config.speculative.model_dump(mode="json")
             ),
+            "port": port,
         }
         with open(self.log_path, "ab") as log:
             self._process = subprocess.Popen(
@@ -126,13 +183,18 @@ class LlamaServer:
             self._wait_healthy()
         except BaseException as e:
             self._keep_log = isinstance(e, EmbeddedServerError)  # its message names the log
-            self.close()
+            if port == 0:  # the first start: nothing to keep
+                self.close()
+            elif self._process is not None and self._process.poll() is None:
+                self._process.kill()  # a restart that hangs: the supervisor tries again
             raise
-        logger.info("llama.cpp server for %s at %s", self.config.model_path.name, self._base_url)
-        return self._base_url
 
     def close(self) -> None:
         """Stop the server (idempotent): close its stdin, then terminate, then kill."""
+        self._closing.set()
+        supervisor, self._supervisor = self._supervisor, None
+        if supervisor is not None and supervisor is not threading.current_thread():
+            supervisor.join()
         process, self._process, self._base_url = self._process, None, None
         if process is None:
             self._remove_log()
