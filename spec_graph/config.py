@@ -62,8 +62,10 @@ JudgeName = Literal["specreason", "yesno", "inline", "reviewer", "likelihood"]
 ScoreMethod = Literal["greedy", "average"]
 """``greedy``: the most probable digit; ``average``: expected value over the digit tokens."""
 
-ServerKind = Literal["auto", "vllm", "llamacpp", "generic"]
-"""Which server's quirks to expect; ``auto`` asks the server (``/v1/models`` ``owned_by``)."""
+ServerKind = str
+"""A server kind: ``auto`` (ask the server, ``/v1/models`` ``owned_by``), a server whose
+quirks are known (``vllm``, ``sglang``, ``llamacpp``, ``generic``), or a backend kind
+registered with `spec_graph.backends.register_backend`; checked by ``backend_for``."""
 
 
 class SamplingConfig(BaseModel):
@@ -91,7 +93,8 @@ class EndpointConfig(BaseModel):
     """The served model name sent as ``model=``."""
     api_key: SecretStr | None = Field(default=None, repr=False)
     """Never logged or shown. Defaults to env ``SPEC_GRAPH_{ROLE}__API_KEY`` in the settings."""
-    server: ServerKind = "auto"
+    server: ServerKind = Field(default="auto", min_length=1)
+    """`ServerKind`: validated against the registered kinds when the backend is made."""
     timeout_s: float = Field(default=300.0, gt=0)
     """Per request; a step of 512 tokens on a slow CPU takes a while."""
     connect_timeout_s: float = Field(default=10.0, gt=0)

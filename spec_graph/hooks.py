@@ -267,12 +267,12 @@ _MODEL_ROLES = {"draft": "draft", "correct": "target", "span": "target", "answer
 
 
 def with_model(node: NodeFn, name: str, model: BaseChatModel) -> NodeFn:
-    """The default ``node`` run with ``model`` as its writer (`ChatModelBackend`).
+    """The default ``node`` run with ``model`` as its writer (`LangChainBackend`).
 
     ``build_graph(draft=ChatOpenAI(...))``: the draft node, routing and all, with the chat
     model writing the steps; only that node's model changes (the judge still asks the target).
     """
-    from spec_graph.backends.chat_model import ChatModelBackend
+    from spec_graph.backends.langchain import LangChainBackend
 
     role = _MODEL_ROLES.get(name)
     if role is None:
@@ -281,7 +281,7 @@ def with_model(node: NodeFn, name: str, model: BaseChatModel) -> NodeFn:
             "span) or the answer; to judge with a chat model use spec_graph.LLMJudge(model)"
         )
         raise UserError(msg)
-    backend = ChatModelBackend(model)
+    backend = LangChainBackend(model)
 
     async def run(state: Any, runtime: Runtime[SpecContext]) -> Any:
         ctx = dataclasses.replace(runtime.context, **{role: backend})

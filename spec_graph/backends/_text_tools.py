@@ -1,68 +1,11 @@
-"""Tool calling for servers that render tools but do not parse tool calls themselves.
+"""Deprecated: moved to `spec_graph.backends.openai.text_tools` (this path keeps working for one release)."""
 
-Some llama.cpp builds show the tools to the model (chat template) but return the model's call
-as text, e.g. a ```json block or ``<tool_call>`` tags, and ignore ``tool_choice="required"``.
-For those servers the backend (1) forces a call, when one is required, with a JSON-schema
-constraint over ``{"name", "arguments"}`` of the bound tools, and (2) parses a call out of the
-text otherwise. Only a JSON object naming a bound tool becomes a tool call; anything else stays
-text.
-"""
+import warnings
 
-from __future__ import annotations
+from spec_graph.backends.openai.text_tools import *  # noqa: F403
 
-import json
-import uuid
-from collections.abc import Sequence
-from typing import Any
-
-__all__ = ["forced_call_format", "parse_tool_calls"]
-
-
-def forced_call_format(tools: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """A ``response_format`` that only admits a call of one of ``tools``."""
-    options = [
-        {
-            "type": "object",
-            "properties": {
-                "name": {"const": tool["function"]["name"]},
-                "arguments": tool["function"].get("parameters") or {"type": "object"},
-            },
-            "required": ["name", "arguments"],
-        }
-        for tool in tools
-    ]
-    schema = options[0] if len(options) == 1 else {"anyOf": options}
-    return {"type": "json_schema", "json_schema": {"name": "tool_call", "schema": schema}}
-
-
-def parse_tool_calls(text: str, tools: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Tool calls written as text (``[{"id", "name", "args"}]``), or [] if the text is an answer.
-
-    Scans for JSON objects anywhere in the text (bare, in a ```json fence, in ``<tool_call>``
-    tags, or with the doubled outer braces some models copy from their template's example)
-    and keeps those that name a bound tool with object arguments.
-    """
-    names = {tool["function"]["name"] for tool in tools}
-    decoder = json.JSONDecoder()
-    calls: list[dict[str, Any]] = []
-    position = 0
-    while (start := text.find("{", position)) >= 0:
-        try:
-            item, end = decoder.raw_decode(text, start)
-        except ValueError:
-            position = start + 1
-            continue
-        position = end
-        if not isinstance(item, dict) or item.get("name") not in names:
-            continue
-        args = item.get("arguments", item.get("parameters", {}))
-        if isinstance(args, str):
-            try:
-                args = json.loads(args)
-            except ValueError:
-                continue
-        if isinstance(args, dict):
-            calls.append(
-                {"id": f"call_{uuid.uuid4().hex[:12]}", "name": item["name"], "args": args}
-            )
-    return calls
+warnings.warn(
+    "spec_graph.backends._text_tools is deprecated; import from spec_graph.backends.openai.text_tools",
+    DeprecationWarning,
+    stacklevel=2,
+)

@@ -9,17 +9,20 @@ one new field here, not a signature copied into every backend:
 - `ModelBackend.generate_many`: ``n`` independent continuations of the same request (SCoT's
   drafts, best-of-n candidates), batched by the server where it can;
 - `ModelBackend.next_token`: the odds of the first token after a prefix (every judge);
-- `ModelBackend.stream_reply`: a normal assistant turn, streamed (the chat model's reply).
+- `ModelBackend.stream_reply`: a normal assistant turn, streamed (the chat model's reply);
+- `ModelBackend.capabilities`: what the backend can do (`BackendCapabilities`), so callers
+  ask instead of guessing from its class.
 
 `BackendBase` gives ``generate_many`` a default (concurrent requests into the server's
-parallel slots), so a backend of your own needs only the four core methods.
+parallel slots) and ``capabilities`` a default (its class's ``default_capabilities``), so a
+backend of your own needs only the four core methods.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -29,6 +32,7 @@ from spec_graph.usage import Usage
 
 __all__ = [
     "BackendBase",
+    "BackendCapabilities",
     "GenerateRequest",
     "Generation",
     "ModelBackend",
@@ -139,6 +143,36 @@ class ReplyChunk(BaseModel):
     """Set on the chunk that carries the request's usage (usually the last)."""
 
 
+class BackendCapabilities(BaseModel):
+    """What a backend can do, declared by the backend (never guessed from its class).
+
+    The defaults describe the least a backend must do: continue a prefix (``generate``) and
+    answer ``next_token`` with top-k alternatives. Anything more is declared.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    batched_n: bool = False
+    """``generate_many`` decodes the n continuations as one batched request (vLLM ``n=``);
+    otherwise it is n concurrent requests."""
+    preferred_width: int = Field(default=2, ge=1)
+    """Chains per question a strategy should draft when the user did not say (SCoT's ``n``,
+    best-of-n's ``k``): high where extra sequences are nearly free (batched servers)."""
+    continues_prefix: bool = True
+    """``generate`` continues the request's prefix as the same assistant message (token for
+    token where the server allows). A backend that instead answers with a new turn (the
+    LangChain one) says False."""
+    token_logprobs: bool = False
+    """``generate`` can return per-token log-probabilities (confidence gating, hand-off)."""
+    top_logprobs: bool = True
+    """``next_token`` returns the first token's top-k alternatives (every logprob judge)."""
+    prompt_logprobs: bool = False
+    """``next_token`` can also score the prompt's own tokens (the ``likelihood`` judge)."""
+    native_tool_calls: bool = False
+    """``stream_reply`` returns tool calls as structured chunks (natively or parsed by the
+    backend from text), not just text."""
+
+
 @runtime_checkable
 class ModelBackend(Protocol):
     """A model the graph can call. Implementations must be safe to call concurrently."""
@@ -164,6 +198,10 @@ class ModelBackend(Protocol):
         """Stream an assistant turn; closing the iterator early stops the server too."""
         ...
 
+    async def capabilities(self) -> BackendCapabilities:
+        """What this backend can do (it may ask its server once, so it is awaited)."""
+        ...
+
     async def aclose(self) -> None:
         """Release connections."""
         ...
@@ -186,8 +224,16 @@ class BackendBase:
     """Shared defaults for backends: ``generate_many`` as concurrent ``generate`` calls.
 
     Concurrent requests land in the server's parallel slots (llama.cpp ``n_parallel``, vLLM's
-    continuous batching), so the n continuations are decoded as one batch.
+    continuous batching), so the n continuations are decoded as one batch. ``capabilities``
+    returns ``default_capabilities``: set it on your class (or override the method when the
+    answer depends on the server).
     """
+
+    default_capabilities: ClassVar[BackendCapabilities] = BackendCapabilities()
+
+    async def capabilities(self) -> BackendCapabilities:
+        """``default_capabilities`` (a subclass may ask its server instead)."""
+        return self.default_capabilities
 
     async def generate(self, request: GenerateRequest) -> Generation:  # pragma: no cover
         """Implemented by each backend."""

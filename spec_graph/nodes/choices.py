@@ -77,15 +77,12 @@ async def _many(
 
 
 async def default_width(ctx: SpecContext) -> int:
-    """Chains per question when not set: 5 on a vLLM draft server, else 2.
+    """Chains per question when not set: the draft backend's ``preferred_width``.
 
-    vLLM batches them nearly for free; a small CPU gains little from decoding more at once.
+    5 on a batching server (vLLM, SGLang: extra chains are nearly free), else 2 (a small CPU
+    gains little from decoding more at once); see `BackendCapabilities`.
     """
-    profile = getattr(ctx.draft, "server_profile", None)
-    if profile is None:
-        return 2
-    found = await profile()
-    return 5 if getattr(found, "name", "") == "vllm" else 2
+    return (await ctx.draft.capabilities()).preferred_width
 
 
 def _distinct(texts: list[str]) -> list[int]:

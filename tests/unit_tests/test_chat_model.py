@@ -336,14 +336,14 @@ def test_bound_tools_are_shown_while_reasoning():
     ],
 )
 def test_text_tool_calls_are_parsed_only_for_bound_tools(text, expected):
-    from spec_graph.backends._text_tools import parse_tool_calls
+    from spec_graph.backends.openai.text_tools import parse_tool_calls
 
     tools = [{"type": "function", "function": {"name": "add", "parameters": {"type": "object"}}}]
     assert [(c["name"], c["args"]) for c in parse_tool_calls(text, tools)] == expected
 
 
 def test_text_tool_call_after_prose_with_doubled_braces():
-    from spec_graph.backends._text_tools import parse_tool_calls
+    from spec_graph.backends.openai.text_tools import parse_tool_calls
 
     tools = [
         {"type": "function", "function": {"name": "multiply", "parameters": {"type": "object"}}}
@@ -491,20 +491,22 @@ def test_a_strategy_registered_outside_the_library_runs_in_the_chat_model(shouti
     assert target.count("generate") == 0  # its answer node was replaced: the reply is ours
 
 
-def test_endpoints_reach_models_through_backend_for(monkeypatch):
-    from spec_graph.backends import _providers
+def test_endpoints_reach_models_through_backend_for():
+    from spec_graph.backends import BACKENDS, register_backend
 
     fakes = {
         "d": ScriptedFakeBackend("d", steps=["one", ""]),
         "t": ScriptedFakeBackend("t", scores=[9], replies=["via backend_for"]),
     }
-    # register_backend("generic", ...), undone after the test
-    monkeypatch.setitem(_providers._FACTORIES, "generic", lambda endpoint: fakes[endpoint.model])
-    model = SpeculativeReasoningChatModel(
-        draft=EndpointConfig(base_url="http://127.0.0.1:1/v1", model="d", server="generic"),
-        target=EndpointConfig(base_url="http://127.0.0.1:1/v1", model="t", server="generic"),
-    )
-    msg = model.invoke("q")
+    register_backend("generic", lambda endpoint: fakes[endpoint.model])
+    try:
+        model = SpeculativeReasoningChatModel(
+            draft=EndpointConfig(base_url="http://127.0.0.1:1/v1", model="d", server="generic"),
+            target=EndpointConfig(base_url="http://127.0.0.1:1/v1", model="t", server="generic"),
+        )
+        msg = model.invoke("q")
+    finally:
+        BACKENDS.unregister("generic")  # undone after the test
     assert msg.content == "via backend_for"
     assert msg.response_metadata["draft_model"] == "d"
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import math
 import re
-from types import SimpleNamespace
 
 import pytest
 from langgraph.types import Command
 
 from spec_graph import ReasoningConfig, SamplingConfig, SpeculativeReasoner, Step, build_graph
+from spec_graph.backends import BackendCapabilities
 from spec_graph.selection import REPLY_PREFIX
 from spec_graph.testing import ScriptedFakeBackend
 
@@ -24,13 +24,10 @@ class BatchCountingFake(ScriptedFakeBackend):
     """A fake that also records each ``generate_many`` batch size (and can claim to be vLLM)."""
 
     def __init__(self, *args, vllm: bool = False, **kwargs):
+        if vllm:
+            kwargs["capabilities"] = BackendCapabilities(batched_n=True, preferred_width=5)
         super().__init__(*args, **kwargs)
         self.batches: list[int] = []
-        if vllm:
-            self.server_profile = self._vllm_profile
-
-    async def _vllm_profile(self):
-        return SimpleNamespace(name="vllm")
 
     async def generate_many(self, request, n):
         self.batches.append(n)

@@ -1,0 +1,326 @@
+"""`OpenAICompatibleBackend`: any OpenAI-compatible server (vLLM, SGLang, llama.cpp, ...).
+
+Built on the official ``openai`` async client (its retries, timeouts and connection pool).
+Server quirks come from `spec_graph.backends.openai.quirks`, the two request shapes from
+`spec_graph.backends.openai.shapes`, responses are read by `spec_graph.backends.openai.wire`,
+and every SDK error is converted to a spec-graph error in one place (`converted_errors`),
+naming the URL and what was tried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+import openai
+
+from spec_graph.backends.base import (
+    BackendBase,
+    BackendCapabilities,
+    GenerateRequest,
+    Generation,
+    NextToken,
+    ReplyChunk,
+    ReplyRequest,
+    ScoreRequest,
+)
+from spec_graph.backends.openai.quirks import QUIRKS, RequestShape, ServerQuirks, quirks_for_owner
+from spec_graph.backends.openai.shapes import SHAPES
+from spec_graph.backends.openai.text_tools import forced_call_format
+from spec_graph.backends.openai.wire import (
+    Reply,
+    generations_of,
+    reply_chunk,
+    resolve_text_tools,
+    root_cause,
+    short,
+    shown_tools,
+)
+from spec_graph.config import EndpointConfig
+from spec_graph.errors import BackendError, ServerUnavailableError, UserError
+from spec_graph.prompts import ChatMessage
+
+__all__ = ["OpenAICompatibleBackend"]
+
+_NO_KEY = "not-needed"  # local servers accept any key; the SDK insists on one
+
+
+class OpenAICompatibleBackend(BackendBase):
+    """A model behind an OpenAI-compatible HTTP API.
+
+    Args:
+        endpoint: where the server is and how long to wait for it.
+        request_shape: ``chat`` sends chat messages and asks the server to continue the final
+            assistant message; ``completions`` renders the chat template on the server
+            (llama.cpp's ``/apply-template``) and sends a raw prompt to ``/v1/completions``.
+        client: an existing ``openai.AsyncOpenAI`` to reuse (its pool and settings).
+    """
+
+    def __init__(
+        self,
+        endpoint: EndpointConfig,
+        *,
+        request_shape: RequestShape = "chat",
+        client: openai.AsyncOpenAI | None = None,
+    ) -> None:
+        if request_shape not in SHAPES:
+            known = ", ".join(SHAPES)
+            raise UserError(f"unknown request shape {request_shape!r}; known: {known}")
+        self.endpoint = endpoint
+        self.request_shape = request_shape
+        key = endpoint.api_key.get_secret_value() if endpoint.api_key else _NO_KEY
+        self._client = client or openai.AsyncOpenAI(
+            base_url=endpoint.base_url,
+            api_key=key,
+            timeout=httpx.Timeout(endpoint.timeout_s, connect=endpoint.connect_timeout_s),
+            max_retries=endpoint.max_retries,
+        )
+        # A server kind that is not a quirks name (a backend kind registered for this
+        # class, say) is asked of the server like ``auto``.
+        self._profile: ServerQuirks | None = QUIRKS.find(endpoint.server)
+        self._profile_lock = asyncio.Lock()
+
+    def __repr__(self) -> str:
+        return f"OpenAICompatibleBackend(base_url={self.endpoint.base_url!r}, model={self.model_name!r})"
+
+    @property
+    def model_name(self) -> str:
+        """The served model name."""
+        return self.endpoint.model
+
+    @property
+    def client(self) -> openai.AsyncOpenAI:
+        """The ``openai`` client the requests go through (for the request shapes)."""
+        return self._client
+
+    async def capabilities(self) -> BackendCapabilities:
+        """What this server can do, from its quirks (asked of the server once for ``auto``)."""
+        return (await self.server_profile()).capabilities(self.request_shape)
+
+    async def server_profile(self) -> ServerQuirks:
+        """The server's quirks, asked of the server once (``GET /v1/models``) when ``auto``.
+
+        This is also the reachability check: a wrong URL fails here, fast, with the URL named.
+        """
+        if self._profile is not None:
+            return self._profile
+        async with self._profile_lock:
+            if self._profile is None:
+                with self.converted_errors("GET /models"):
+                    page = await self._client.models.list()
+                owner = page.data[0].owned_by if page.data else ""
+                self._profile = quirks_for_owner(owner or "")
+        return self._profile
+
+    async def generate(self, request: GenerateRequest) -> Generation:
+        """Continue the request's prefix (the unfinished assistant message)."""
+        started = time.perf_counter()
+        reply = await self._complete(
+            request.messages, request.prefix, _generate_params(request), logprobs=request.logprobs
+        )
+        choice = reply.choices[0]
+        self._check_logprobs(request, choice.token_logprobs, choice.text)
+        return Generation(
+            text=choice.text,
+            finish_reason=choice.finish_reason,
+            usage=reply.usage.model_copy(update={"seconds": time.perf_counter() - started}),
+            token_logprobs=choice.token_logprobs if request.logprobs else None,
+        )
+
+    async def generate_many(self, request: GenerateRequest, n: int) -> list[Generation]:
+        """``n`` sampled continuations: one ``n=`` request where the server supports it.
+
+        Elsewhere (llama.cpp, unknown servers) and with a fixed seed (one request cannot carry
+        a seed per choice), ``n`` concurrent requests with seeds ``seed + i``
+        (`BackendBase.generate_many`).
+
+        One ``n=`` request reports one usage for all choices; it is shared out so that the
+        choices' usage adds up to the request's: each choice counts as one call; the first
+        choice carries the prompt (and cached) tokens, the others none; each choice's
+        completion tokens are its own logprobs' length when ``logprobs`` was asked for, else
+        the total split evenly (the server does not say per choice); and every choice gets the
+        request's full wall-clock seconds, since the choices were decoded together. The server
+        may return fewer than ``n`` choices; they are returned in index order.
+        """
+        if n < 1:
+            raise ValueError(f"n must be >= 1, got {n}")
+        profile = await self.server_profile()
+        if n == 1 or not profile.supports_n or request.sampling.seed is not None:
+            return await super().generate_many(request, n)
+        started = time.perf_counter()
+        reply = await self._complete(
+            request.messages,
+            request.prefix,
+            {**_generate_params(request), "n": n},
+            logprobs=request.logprobs,
+        )
+        elapsed = time.perf_counter() - started
+        for choice in reply.choices:
+            self._check_logprobs(request, choice.token_logprobs, choice.text)
+        return generations_of(reply, request.logprobs, elapsed)
+
+    async def next_token(self, request: ScoreRequest) -> NextToken:
+        """Greedy first token after the prefix with its top-k alternatives.
+
+        ``prompt_logprobs`` asks the server to score the prompt's tokens too (vLLM only).
+        """
+        params: dict[str, Any] = {
+            "max_tokens": 1,
+            "temperature": 0.0,
+            "logprobs": True,
+            **shown_tools(request.tools),
+        }
+        if request.prompt_logprobs:
+            profile = await self.server_profile()
+            if not profile.returns_prompt_logprobs or self.request_shape != "chat":
+                msg = (
+                    f"{self.endpoint.base_url} is a {profile.name!r} server, which does not "
+                    "return prompt log-probabilities (the 'likelihood' judge needs them): serve "
+                    "the target with vLLM, or choose another judge"
+                )
+                raise BackendError(msg)
+            params["extra_body"] = dict(profile.prompt_logprobs_body)
+        started = time.perf_counter()
+        reply = await self._complete(
+            request.messages, request.prefix, params, top_logprobs=request.top_logprobs
+        )
+        tops = reply.choices[0].top_logprobs
+        if not tops:
+            msg = (
+                f"{self.endpoint.base_url} returned no logprobs for model {self.model_name!r}; "
+                "the judge needs a server that supports top_logprobs"
+            )
+            raise BackendError(msg)
+        return NextToken(
+            top_logprobs=tops,
+            prompt_logprobs=reply.prompt_logprobs,
+            usage=reply.usage.model_copy(update={"seconds": time.perf_counter() - started}),
+        )
+
+    async def stream_reply(self, request: ReplyRequest) -> AsyncIterator[ReplyChunk]:
+        """Stream a normal assistant turn, with the server's native tool calling.
+
+        The final chunk carries usage (``stream_options.include_usage``; its seconds run from
+        the request to that chunk). Leaving the loop early closes the HTTP response, which
+        makes vLLM and llama.cpp stop generating.
+        """
+        sampling, tools, tool_choice = request.sampling, request.tools, request.tool_choice
+        params: dict[str, Any] = {
+            "model": self.model_name,
+            "messages": list(request.messages),
+            "stream": True,
+            "stream_options": {"include_usage": True},
+            "temperature": sampling.temperature,
+            "top_p": sampling.top_p,
+        }
+        if request.max_tokens is not None:
+            params["max_tokens"] = request.max_tokens
+        if request.stop:
+            params["stop"] = list(request.stop)
+        if sampling.seed is not None:
+            params["seed"] = sampling.seed
+        profile = await self.server_profile()
+        text_tools = bool(tools) and not profile.parses_tool_calls and tool_choice != "none"
+        response_format = request.response_format
+        if tools:
+            params["tools"] = list(tools)
+            if tool_choice is not None and not text_tools:
+                params["tool_choice"] = tool_choice
+        if text_tools and tool_choice == "required":
+            response_format = forced_call_format(tools or [])
+        if response_format is not None:
+            params["response_format"] = response_format
+        started = time.perf_counter()
+        with self.converted_errors("POST /chat/completions (stream)"):
+            stream = await self._client.chat.completions.create(**params)
+        buffered: list[str] | None = [] if text_tools else None
+        try:
+            with self.converted_errors("reading the /chat/completions stream"):
+                async for chunk in stream:
+                    piece = reply_chunk(chunk)
+                    if piece.usage is not None:
+                        seconds = time.perf_counter() - started
+                        usage = piece.usage.model_copy(update={"seconds": seconds})
+                        piece = piece.model_copy(update={"usage": usage})
+                    if buffered is not None and piece.text:
+                        # A call may be written as text: hold the text until we know.
+                        buffered.append(piece.text)
+                        piece = piece.model_copy(update={"text": ""})
+                    if buffered is not None and piece.usage is not None:
+                        yield resolve_text_tools("".join(buffered), tools or [])
+                        buffered = None
+                    if piece.text or piece.tool_calls or piece.usage or piece.finish_reason:
+                        yield piece
+            if buffered is not None:  # the server sent no usage chunk
+                yield resolve_text_tools("".join(buffered), tools or [])
+        finally:
+            await stream.close()
+
+    async def aclose(self) -> None:
+        """Close the HTTP connection pool."""
+        await self._client.close()
+
+    # -- wire -------------------------------------------------------------------------------
+
+    def _check_logprobs(
+        self, request: GenerateRequest, logprobs: list[float] | None, text: str
+    ) -> None:
+        # Confidence gating must never read "no logprobs" as "nothing uncertain".
+        if request.logprobs and (logprobs is None or (not logprobs and text)):
+            msg = (
+                f"{self.endpoint.base_url} returned no token logprobs for model "
+                f"{self.model_name!r}, which the request asked for"
+            )
+            raise BackendError(msg)
+
+    async def _complete(
+        self,
+        messages: Sequence[ChatMessage],
+        prefix: str,
+        params: dict[str, Any],
+        *,
+        top_logprobs: int | None = None,
+        logprobs: bool = False,
+    ) -> Reply:
+        profile = await self.server_profile()
+        reply = await SHAPES[self.request_shape].complete(
+            self, profile, messages, prefix, params, top_logprobs=top_logprobs, logprobs=logprobs
+        )
+        if not reply.choices:
+            raise BackendError(f"{self.endpoint.base_url} returned no choices")
+        return reply
+
+    @contextmanager
+    def converted_errors(self, what: str) -> Iterator[None]:
+        """Turn the SDK's errors inside the block into spec-graph errors naming ``what``."""
+        url = self.endpoint.base_url
+        try:
+            yield
+        except openai.APITimeoutError as e:
+            msg = f"timed out after {self.endpoint.timeout_s:g}s: {what} at {url}"
+            raise ServerUnavailableError(msg) from e
+        except openai.APIConnectionError as e:
+            msg = f"cannot reach the server at {url} ({what}): {root_cause(e)}"
+            raise ServerUnavailableError(msg) from e
+        except openai.APIStatusError as e:
+            detail = short(e.response.text if e.response is not None else str(e))
+            msg = f"{what} at {url} failed with HTTP {e.status_code} (model {self.model_name!r}): {detail}"
+            raise BackendError(msg) from e
+
+
+def _generate_params(request: GenerateRequest) -> dict[str, Any]:
+    sampling = request.sampling
+    params: dict[str, Any] = {
+        "max_tokens": request.max_tokens,
+        "stop": list(request.stop) or None,
+        "temperature": sampling.temperature,
+        "top_p": sampling.top_p,
+        **shown_tools(request.tools),
+    }
+    if sampling.seed is not None:
+        params["seed"] = sampling.seed
+    return params
