@@ -13,7 +13,7 @@ from spec_graph.backends import (
     ScoreRequest,
     backend_for,
 )
-from spec_graph.chat_model import SpeculativeReasoningChatModel
+from spec_graph.chat_models import SpeculativeReasoningChatModel
 from spec_graph.config import (
     EndpointConfig,
     ReasoningConfig,

@@ -26,7 +26,7 @@ from spec_graph import (
     build_graph,
     nodes,
 )
-from spec_graph.chat_model import REASONING_INSTRUCTION, REPLY_INSTRUCTION
+from spec_graph.reply import REASONING_INSTRUCTION, REPLY_INSTRUCTION
 from spec_graph.state import Candidate
 from spec_graph.strategies import Strategy, StrategySettings, register_strategy
 from spec_graph.testing import ScriptedFakeBackend

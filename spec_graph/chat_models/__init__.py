@@ -1,0 +1,10 @@
+"""LangChain chat models over the speculative-reasoning graph (like a partner package).
+
+`SpeculativeReasoningChatModel` (in ``base.py``) is a thin adapter over the framework-neutral
+reply pipeline, `spec_graph.reply.reply_stream`; the private modules beside it convert
+messages and events (``_messages``) and bind tools and schemas (``_structured``).
+"""
+
+from spec_graph.chat_models.base import SpeculativeReasoningChatModel
+
+__all__ = ["SpeculativeReasoningChatModel"]

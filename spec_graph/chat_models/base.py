@@ -1,0 +1,381 @@
+"""`SpeculativeReasoningChatModel`: the speculative-reasoning graph as a LangChain chat model.
+
+Swap it in for ``ChatOpenAI``: the draft model reasons step by step, the target judges and
+corrects each step (the graph), then the target writes the reply, with native tool calling
+and structured output. The accepted steps come back as reasoning content, the reply as text.
+
+A thin adapter over `spec_graph.reply.reply_stream`: LangChain messages go in as OpenAI
+dicts, and the pipeline's events come out as ``AIMessageChunk``:
+
+- `ReasoningDelta` -> ``additional_kwargs["reasoning_content"]`` (one chunk per kept step,
+  shown by ``content_blocks`` as reasoning);
+- `TextDelta` / `ToolCallDelta` -> the reply token by token (one contiguous text block, or
+  ``tool_call_chunks``);
+- `ReplyDone` -> a last chunk (``chunk_position="last"``) with usage and metadata.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import aclosing
+from typing import Any, Literal
+
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.language_models import (
+    BaseChatModel,
+    LangSmithParams,
+    LanguageModelInput,
+    ModelProfile,
+)
+from langchain_core.language_models.chat_models import agenerate_from_stream, generate_from_stream
+from langchain_core.messages import BaseMessage
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
+from langchain_core.runnables import Runnable, RunnableConfig
+from langchain_core.tools import BaseTool
+from pydantic import ConfigDict, Field, PrivateAttr, field_validator, model_validator
+
+from spec_graph._sync import run_sync
+from spec_graph.backends import backend_for
+from spec_graph.chat_models._deprecation import warn_at_caller
+from spec_graph.chat_models._messages import ChunkMapper, to_wire
+from spec_graph.chat_models._structured import structured_output, tool_binding
+from spec_graph.config import EndpointConfig, ReasoningConfig, SpecGraphSettings
+from spec_graph.embedded import EmbeddedModels, get_profile
+from spec_graph.reasoner import SpeculativeReasoner
+from spec_graph.reply import CallSettings
+from spec_graph.reply.pipeline import run_reply
+
+__all__ = ["EMBEDDED_N_CTX", "SpeculativeReasoningChatModel"]
+
+EMBEDDED_N_CTX = 8192
+"""Context of the embedded servers `EmbeddedModels.shared` starts (its default ``n_ctx``)."""
+
+
+_CHAT_CAPS = {"token_budget": 1024, "max_steps": 16, "max_step_tokens": 256}
+"""A chat turn is shorter than a competition proof: cap the chain so a reply comes fast."""
+
+
+def _chat_reasoning_defaults() -> ReasoningConfig:
+    """The env / tuned settings file's reasoning, with the chat caps where those say nothing."""
+    tuned = SpecGraphSettings().reasoning
+    caps = {k: v for k, v in _CHAT_CAPS.items() if k not in tuned.model_fields_set}
+    return tuned.with_overrides(**caps) if caps else tuned
+
+
+class SpeculativeReasoningChatModel(BaseChatModel):
+    """Speculative reasoning (draft writes, target judges and corrects) as a chat model.
+
+    Setup:
+        Embedded local models (fetched on first use)::
+
+            model = SpeculativeReasoningChatModel(embedded_profile="tiny")
+
+        Your own servers (vLLM in production)::
+
+            model = SpeculativeReasoningChatModel(
+                draft=EndpointConfig(base_url="http://127.0.0.1:8001/v1", model="draft"),
+                target=EndpointConfig(base_url="http://127.0.0.1:8000/v1", model="target"),
+            )
+
+        Another strategy: ``reasoning=ReasoningConfig(strategy="scot", options={"n": 3})``, or
+        per call ``model.invoke(q, strategy="best-of-n", k=3)``.
+
+        A customised graph: ``SpeculativeReasoningChatModel(reasoner=SpeculativeReasoner(...,
+        graph=build_graph(draft=my_draft, answer=nodes.finish)))``.
+
+    Invoke:
+        .. code-block:: python
+
+            msg = model.invoke("How many primes are below 20?")
+            msg.content  # the reply
+            msg.additional_kwargs["reasoning_content"]  # the kept reasoning steps
+            msg.response_metadata["acceptance_rate"]
+            msg.response_metadata["telemetry"]  # the strategy's own (e.g. SCoT's selection)
+
+    Per-call settings: ``stop``, ``temperature``, ``max_tokens`` (of the reply), any
+    `ReasoningConfig` field (``threshold``, ``strategy`` = any registered strategy, ...), the
+    call's strategy's own settings by name (``n=3`` for ``scot``, ``k=3`` for ``best-of-n``;
+    or ``options={...}``), and ``model`` (the name traced).
+
+    ``profile`` is LangChain's `ModelProfile` (what the model supports, its context size), as
+    on every chat model; the embedded models are chosen by ``embedded_profile``.
+    """
+
+    model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True)
+
+    model_name: str = Field(default="spec-graph", alias="model")
+    """Name reported in traces and ``response_metadata`` (a per-call ``model=`` overrides it)."""
+    embedded_profile: str = "default"
+    """Embedded profile for any role without an endpoint (``default``, ``tiny``, ...; env
+    ``SPEC_GRAPH_PROFILE``)."""
+    draft: EndpointConfig | None = None
+    """The draft model's server; None: the profile's embedded draft."""
+    target: EndpointConfig | None = None
+    """The target model's server; None: the profile's embedded target."""
+    reasoning: ReasoningConfig = Field(default_factory=_chat_reasoning_defaults)
+    """Speculation settings (strategy and its options, threshold, budgets, sampling of steps)."""
+    temperature: float | None = None
+    """Sampling temperature of the reply (default: the target's step sampling)."""
+    max_tokens: int | None = 1024
+    """Longest reply (the reasoning has its own ``reasoning.token_budget``); None: the
+    server's own limit, which on llama.cpp is the whole context."""
+    stop: list[str] | None = Field(default=None, alias="stop_sequences")
+    """Stop sequences of the reply."""
+    max_concurrency: int = Field(default=4, ge=1)
+    """Default bound on concurrent requests in ``batch``/``abatch``."""
+    reasoner: Any = Field(default=None, exclude=True)
+    """A prebuilt `SpeculativeReasoner` (e.g. with your own graph); overrides the endpoints."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _defaults_from_env(cls, data: Any) -> Any:
+        """Fill what the caller left out from ``SPEC_GRAPH_...`` env vars (`SpecGraphSettings`).
+
+        The old keyword ``profile="tiny"`` (a string) still names the embedded profile, with a
+        `DeprecationWarning`; ``profile`` itself is LangChain's `ModelProfile`.
+        """
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        if isinstance(data.get("profile"), str):
+            name = data.pop("profile")
+            if data.get("embedded_profile", name) != name:
+                msg = f"profile={name!r} and embedded_profile={data['embedded_profile']!r} disagree"
+                raise ValueError(msg)
+            data["embedded_profile"] = name
+            warn_at_caller(
+                "SpeculativeReasoningChatModel(profile=...) is deprecated: pass "
+                f"embedded_profile={name!r}; `profile` is LangChain's ModelProfile",
+            )
+        settings = SpecGraphSettings()
+        for role in ("draft", "target"):
+            if data.get(role) is None and (endpoint := settings.endpoint(role)) is not None:
+                data[role] = endpoint
+        # TODO(config): ask SpecGraphSettings whether the profile was set (e.g. its
+        # model_fields_set) once config.py makes it the one configuration root; read here
+        # from os.environ only to tell "set" from "defaulted".
+        if "embedded_profile" not in data and "SPEC_GRAPH_PROFILE" in os.environ:
+            data["embedded_profile"] = settings.profile
+        return data
+
+    @field_validator("embedded_profile")
+    @classmethod
+    def _known_profile(cls, value: str) -> str:
+        get_profile(value)  # UserError (a ValueError) listing the known profiles
+        return value
+
+    _built: SpeculativeReasoner | None = PrivateAttr(default=None)
+    _build_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+
+    # -- identity ----------------------------------------------------------------------------
+
+    @property
+    def _llm_type(self) -> str:
+        return "speculative-reasoning"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {
+            "model_name": self.model_name,
+            "embedded_profile": self.embedded_profile,
+            "draft": self.draft.model if self.draft else None,
+            "target": self.target.model if self.target else None,
+            "strategy": self.reasoning.strategy,
+            "threshold": self.reasoning.threshold,
+        }
+
+    def _resolve_model_profile(self) -> ModelProfile | None:
+        """What LangChain (e.g. ``create_agent``) may rely on.
+
+        Reasoning, tool calling and structured output, text only; context limits where
+        spec-graph serves the models itself (embedded), none for your own endpoints.
+        """
+        profile = ModelProfile(
+            text_inputs=True,
+            image_inputs=False,
+            audio_inputs=False,
+            video_inputs=False,
+            pdf_inputs=False,
+            text_outputs=True,
+            reasoning_output=True,
+            tool_calling=True,
+            tool_choice=True,
+            tool_call_streaming=True,
+            structured_output=True,
+            temperature=True,
+        )
+        if self.reasoner is None:
+            if self.draft is None or self.target is None:
+                # Both models see the whole conversation; an embedded one holds EMBEDDED_N_CTX.
+                profile["max_input_tokens"] = EMBEDDED_N_CTX
+            if self.target is None:  # the reply is the target's; llama.cpp may fill the context
+                profile["max_output_tokens"] = EMBEDDED_N_CTX
+                profile["open_weights"] = True
+        return profile
+
+    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
+        params = LangSmithParams(
+            ls_provider="spec-graph",
+            ls_model_name=kwargs.get("model") or self.model_name,
+            ls_model_type="chat",
+        )
+        temperature = kwargs.get("temperature", self.temperature)
+        if temperature is not None:
+            params["ls_temperature"] = temperature
+        if max_tokens := kwargs.get("max_tokens", self.max_tokens):
+            params["ls_max_tokens"] = max_tokens
+        if stop := stop or kwargs.get("stop") or self.stop:
+            params["ls_stop"] = stop
+        return params
+
+    # -- models ------------------------------------------------------------------------------
+
+    def _reasoner(self) -> SpeculativeReasoner:
+        """The given reasoner, or one over the endpoints / embedded models (built once)."""
+        if self.reasoner is not None:
+            return self.reasoner
+        with self._build_lock:
+            if self._built is None:
+                draft, target = self.draft, self.target
+                if draft is None or target is None:
+                    embedded = EmbeddedModels.shared(self.embedded_profile)
+                    draft, target = draft or embedded.draft, target or embedded.target
+                self._built = SpeculativeReasoner(
+                    backend_for(draft), backend_for(target), self.reasoning
+                )
+            return self._built
+
+    # -- generation --------------------------------------------------------------------------
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        return generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        return await agenerate_from_stream(self._astream(messages, stop, run_manager, **kwargs))
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        stream = self._astream(messages, stop, None, **kwargs)
+        try:
+            while True:
+                try:
+                    chunk = run_sync(stream.__anext__())
+                except StopAsyncIteration:
+                    return
+                yield chunk
+        finally:
+            run_sync(stream.aclose())  # closing early stops the servers' work
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        kwargs = dict(kwargs)
+        model_name = kwargs.pop("model", None) or self.model_name  # the name traced
+        kwargs.pop("ls_structured_output_format", None)  # set by with_structured_output
+        wire = to_wire(messages)
+        # Resolved before the models are built: a bad argument never starts embedded servers.
+        call = CallSettings.resolve(
+            self.reasoner.config if self.reasoner is not None else self.reasoning,
+            tools=kwargs.pop("tools", None),
+            tool_choice=kwargs.pop("tool_choice", None),
+            response_format=kwargs.pop("response_format", None),
+            max_tokens=kwargs.pop("max_tokens", self.max_tokens),
+            stop=list(stop or kwargs.pop("stop", None) or self.stop or []),
+            temperature=kwargs.pop("temperature", self.temperature),
+            overrides=kwargs,
+            caller=self._llm_type,
+        )
+        mapper = ChunkMapper(model_name)
+        async with aclosing(run_reply(self._reasoner(), wire, call)) as events:
+            async for event in events:  # closing early stops the servers' work
+                yield mapper.chunk(event)
+
+    # -- batch, tools, structured output -----------------------------------------------------
+
+    def batch(
+        self,
+        inputs: list[LanguageModelInput],
+        config: RunnableConfig | list[RunnableConfig] | None = None,
+        *,
+        return_exceptions: bool = False,
+        **kwargs: Any,
+    ) -> list[BaseMessage]:
+        """Run several conversations concurrently (at most ``max_concurrency`` at once)."""
+        return super().batch(
+            inputs, self._bounded(config), return_exceptions=return_exceptions, **kwargs
+        )
+
+    async def abatch(
+        self,
+        inputs: list[LanguageModelInput],
+        config: RunnableConfig | list[RunnableConfig] | None = None,
+        *,
+        return_exceptions: bool = False,
+        **kwargs: Any,
+    ) -> list[BaseMessage]:
+        """Async `batch`, bounded the same way."""
+        return await super().abatch(
+            inputs, self._bounded(config), return_exceptions=return_exceptions, **kwargs
+        )
+
+    def _bounded(
+        self, config: RunnableConfig | list[RunnableConfig] | None
+    ) -> RunnableConfig | list[RunnableConfig]:
+        if isinstance(config, list):
+            return [{"max_concurrency": self.max_concurrency, **c} for c in config]
+        return {"max_concurrency": self.max_concurrency, **(config or {})}
+
+    def bind_tools(
+        self,
+        tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool],
+        *,
+        tool_choice: dict[str, Any] | str | bool | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, BaseMessage]:
+        """Bind OpenAI-format tools; the target calls them natively after reasoning.
+
+        ``tool_choice``: ``"auto"``, ``"none"``, ``"any"``/``"required"``/``True`` (must call
+        one), or a tool name (must call that one).
+        """
+        formatted, choice = tool_binding(tools, tool_choice)
+        return super().bind(tools=formatted, tool_choice=choice, **kwargs)
+
+    def with_structured_output(
+        self,
+        schema: dict[str, Any] | type,
+        *,
+        method: Literal["json_schema", "function_calling", "json_mode"] = "json_schema",
+        include_raw: bool = False,
+        strict: bool | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, dict[str, Any] | Any]:
+        """Reply as an instance of ``schema`` (pydantic model, TypedDict or JSON schema).
+
+        ``json_schema`` (default) constrains the target's reply to the schema on the server
+        (llama.cpp grammar, vLLM guided decoding); ``function_calling`` forces a tool call;
+        ``json_mode`` asks for any JSON object.
+        """
+        return structured_output(self, schema, method, include_raw, strict, kwargs)
