@@ -65,7 +65,7 @@ def structured_output(
             [schema], tool_choice=function["name"], ls_structured_output_format=traced
         )
         parser = (
-            PydanticToolsParser(tools=[schema], first_tool_only=True)  # type: ignore[list-item]
+            PydanticToolsParser(tools=[schema], first_tool_only=True)
             if is_model
             else JsonOutputKeyToolsParser(key_name=function["name"], first_tool_only=True)
         )
@@ -81,7 +81,7 @@ def structured_output(
                 },
             }
         llm = model.bind(response_format=response_format, ls_structured_output_format=traced)
-        parser = PydanticOutputParser(pydantic_object=schema) if is_model else JsonOutputParser()  # type: ignore[arg-type]
+        parser = PydanticOutputParser(pydantic_object=schema) if is_model else JsonOutputParser()
     else:
         raise UserError(f"unknown structured-output method {method!r}")
     if not include_raw:

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Sequence
 from contextlib import aclosing
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import (
@@ -30,7 +30,7 @@ from langchain_core.language_models import (
     ModelProfile,
 )
 from langchain_core.language_models.chat_models import agenerate_from_stream, generate_from_stream
-from langchain_core.messages import BaseMessage
+from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.tools import BaseTool
@@ -235,7 +235,7 @@ class SpeculativeReasoningChatModel(BaseChatModel):
     def _reasoner(self) -> SpeculativeReasoner:
         """The given reasoner, or one over the endpoints / embedded models (built once)."""
         if self.reasoner is not None:
-            return self.reasoner
+            return cast("SpeculativeReasoner", self.reasoner)
         with self._build_lock:
             if self._built is None:
                 draft, target = self.draft, self.target
@@ -274,7 +274,10 @@ class SpeculativeReasoningChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        stream = self._astream(messages, stop, None, **kwargs)
+        stream = cast(
+            "AsyncGenerator[ChatGenerationChunk, None]",
+            self._astream(messages, stop, None, **kwargs),
+        )
         try:
             while True:
                 try:
@@ -322,7 +325,7 @@ class SpeculativeReasoningChatModel(BaseChatModel):
         *,
         return_exceptions: bool = False,
         **kwargs: Any,
-    ) -> list[BaseMessage]:
+    ) -> list[AIMessage]:
         """Run several conversations concurrently (at most ``max_concurrency`` at once)."""
         return super().batch(
             inputs, self._bounded(config), return_exceptions=return_exceptions, **kwargs
@@ -335,7 +338,7 @@ class SpeculativeReasoningChatModel(BaseChatModel):
         *,
         return_exceptions: bool = False,
         **kwargs: Any,
-    ) -> list[BaseMessage]:
+    ) -> list[AIMessage]:
         """Async `batch`, bounded the same way."""
         return await super().abatch(
             inputs, self._bounded(config), return_exceptions=return_exceptions, **kwargs
@@ -354,7 +357,7 @@ class SpeculativeReasoningChatModel(BaseChatModel):
         *,
         tool_choice: dict[str, Any] | str | bool | None = None,
         **kwargs: Any,
-    ) -> Runnable[LanguageModelInput, BaseMessage]:
+    ) -> Runnable[LanguageModelInput, AIMessage]:
         """Bind OpenAI-format tools; the target calls them natively after reasoning.
 
         ``tool_choice``: ``"auto"``, ``"none"``, ``"any"``/``"required"``/``True`` (must call

@@ -13,12 +13,13 @@ import copy
 import time
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from langgraph.constants import TAG_NOSTREAM
 
 from spec_graph.backends import ReplyRequest
 from spec_graph.errors import UserError
+from spec_graph.prompts import ChatMessage
 from spec_graph.reply.events import (
     ModelTokens,
     ReasoningDelta,
@@ -107,7 +108,7 @@ async def run_reply(
     steps: list[str] = []
     result: ReasoningResult | None = None
     async for item in runner.astream(
-        messages=reasoning_messages,
+        messages=cast("list[ChatMessage]", reasoning_messages),
         run_config={"tags": [TAG_NOSTREAM], "callbacks": None},
     ):
         if isinstance(item, Step):
