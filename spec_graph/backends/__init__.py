@@ -24,6 +24,7 @@ from spec_graph.backends.base import (
     ScoreRequest,
     ToolCallChunk,
 )
+from spec_graph.backends.langchain import LangChainBackend
 from spec_graph.backends.openai import QUIRKS, OpenAICompatibleBackend, ServerQuirks
 from spec_graph.backends.registry import BACKENDS, BackendFactory, backend_for, register_backend
 from spec_graph.backends.spec import ModelSpec
@@ -36,6 +37,7 @@ __all__ = [
     "BackendFactory",
     "GenerateRequest",
     "Generation",
+    "LangChainBackend",
     "ModelBackend",
     "ModelSpec",
     "NextToken",

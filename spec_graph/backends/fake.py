@@ -181,7 +181,7 @@ class ScriptedFakeBackend(BackendBase):
         self.answers: deque[str] = deque(answers)
         self.replies: deque[ScriptedReply] = deque(replies)
         self.step_logprobs: deque[ScriptedLogprobs] = deque(step_logprobs)
-        self._scripts = {
+        self._scripts: dict[str, _Script[Any]] = {
             "steps": _Script(self.steps),
             "scores": _Script(self.scores),
             "answers": _Script(self.answers),

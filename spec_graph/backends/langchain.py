@@ -16,7 +16,7 @@ the same model for that.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -44,8 +44,8 @@ NEXT_STEP_INSTRUCTION = (
 
 
 def _usage(message: AIMessage, seconds: float) -> Usage:
-    meta = message.usage_metadata or {}
-    details = meta.get("input_token_details") or {}
+    meta: Mapping[str, Any] = message.usage_metadata or {}
+    details: Mapping[str, Any] = meta.get("input_token_details") or {}
     return Usage(
         calls=1,
         prompt_tokens=int(meta.get("input_tokens", 0)),
@@ -115,7 +115,7 @@ class LangChainBackend(BackendBase):
         started = time.perf_counter()
         last: AIMessage | None = None
         async for chunk in self.model.astream([dict(m) for m in request.messages]):
-            last = chunk if last is None else last + chunk  # type: ignore[assignment,operator]
+            last = chunk if last is None else last + chunk  # type: ignore[assignment]
             if chunk.text:
                 yield ReplyChunk(text=chunk.text)
         if last is not None:

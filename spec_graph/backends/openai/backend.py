@@ -15,7 +15,6 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-import httpx
 import openai
 
 from spec_graph.backends.base import (
@@ -76,7 +75,7 @@ class OpenAICompatibleBackend(BackendBase):
         self._client = client or openai.AsyncOpenAI(
             base_url=endpoint.base_url,
             api_key=key,
-            timeout=httpx.Timeout(endpoint.timeout_s, connect=endpoint.connect_timeout_s),
+            timeout=openai.Timeout(endpoint.timeout_s, connect=endpoint.connect_timeout_s),
             max_retries=endpoint.max_retries,
         )
         # A server kind that is not a quirks name (a backend kind registered for this
