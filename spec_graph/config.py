@@ -83,7 +83,11 @@ class SamplingConfig(BaseModel):
 
 
 class EndpointConfig(BaseModel):
-    """One OpenAI-compatible server (vLLM, llama.cpp, or anything that speaks the API)."""
+    """One OpenAI-compatible server (vLLM, SGLang, llama.cpp, or anything that speaks the API).
+
+    ``server`` may also name a backend kind registered with `register_backend`; a model with
+    no URL (in-process) is described by `spec_graph.backends.ModelSpec` instead.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
