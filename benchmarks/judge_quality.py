@@ -54,6 +54,7 @@ from spec_graph import (
     SamplingConfig,
 )
 from spec_graph.backends import GenerateRequest, ModelBackend, ScoreRequest, backend_for
+from spec_graph.bench.datasets import bundled_dataset
 from spec_graph.bench.grading import grade
 from spec_graph.bench.stats import auroc, auroc_interval
 from spec_graph.judges import JUDGES
@@ -61,7 +62,7 @@ from spec_graph.judging import ArithmeticJudge
 from spec_graph.nodes import extract_boxed
 from spec_graph.prompts import chain_prefix, problem_messages
 
-DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "gsm8k_dev.jsonl"
+DATA = bundled_dataset("gsm8k-dev")  # GSM8K test items 0-399, shipped in spec_graph/data/
 GREEDY = SamplingConfig(temperature=0.0)
 
 

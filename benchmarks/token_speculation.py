@@ -23,12 +23,13 @@ import json
 from pathlib import Path
 
 from spec_graph import EmbeddedModels, ReasoningConfig, SamplingConfig, SpeculativeReasoner
+from spec_graph.bench.datasets import bundled_dataset, resolve_dataset
 from spec_graph.bench.markdown import markdown_table
 from spec_graph.bench.records import ModeSpec, QuestionRecord
 from spec_graph.bench.report import summarize_run, write_summary
 from spec_graph.bench.runner import RunPlan, load_items, run_questions
 
-DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "gsm8k_dev.jsonl"
+DATA = bundled_dataset("gsm8k-dev")  # GSM8K test items 0-399, shipped in spec_graph/data/
 GREEDY = SamplingConfig(temperature=0.0)
 
 
@@ -74,7 +75,9 @@ async def run(args: argparse.Namespace) -> list[QuestionRecord]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument(
+        "--data", type=resolve_dataset, default=DATA, help="a bundled set's name or a JSONL file"
+    )
     parser.add_argument("--offset", type=int, default=300)
     parser.add_argument("--limit", type=int, default=4)
     parser.add_argument("--profile", default="default")

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from spec_graph.bench.datasets import resolve_dataset
 from spec_graph.bench.report import GPU_PRESETS, GpuCostModel
 from spec_graph.cli.bench_run import DEFAULT_MODES, BenchRun, bench_modes, default_modes
 from spec_graph.cli.options import (
@@ -38,7 +39,12 @@ __all__ = ["DEFAULT_MODES", "BenchRun", "bench", "bench_modes", "default_modes"]
 
 def bench(
     data: Annotated[
-        Path, typer.Option(help="JSONL with question and answer per line (e.g. GSM8K).")
+        str,
+        typer.Option(
+            metavar="NAME|PATH",
+            help="Questions: a bundled set by name (gsm8k-dev: 400 GSM8K test problems; "
+            "gsm8k-tune: 20 of them) or a JSONL file with question and answer per line.",
+        ),
     ],
     out_dir: Annotated[
         Path, typer.Option("--out", help="Folder for raw.jsonl, summary.json, results.md, plots.")
@@ -116,7 +122,7 @@ def bench(
     costs = [_gpu_preset(name) for name in gpu] if gpu else None  # None: every preset
     levels = _levels(concurrency) if concurrency else None
     run = BenchRun.prepare(
-        data,
+        resolve_dataset(data),
         mode,
         sweep,
         ServerFlags(

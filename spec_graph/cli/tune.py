@@ -8,7 +8,6 @@ report and plots); what tune adds is the choice (`spec_graph.bench.frontier`) an
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from importlib.resources import files
 from pathlib import Path
 from typing import Annotated
 
@@ -16,6 +15,7 @@ import platformdirs
 import typer
 from rich.markup import escape
 
+from spec_graph.bench.datasets import bundled_dataset, resolve_dataset
 from spec_graph.cli.bench_run import BenchRun
 from spec_graph.cli.display import err, out
 from spec_graph.cli.options import (
@@ -60,14 +60,16 @@ SMALL_SAMPLE = 30
 
 def bundled_questions() -> Path:
     """20 GSM8K test problems shipped with the package (MIT; the license is beside them)."""
-    return Path(str(files("spec_graph") / "data" / "gsm8k_tune.jsonl"))
+    return bundled_dataset("gsm8k-tune")
 
 
 def tune(
     data: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
-            help="JSONL with question and answer per line; default: 20 bundled GSM8K problems."
+            metavar="NAME|PATH",
+            help="Questions: a bundled set by name (gsm8k-tune, gsm8k-dev) or a JSONL file with "
+            "question and answer per line; default: gsm8k-tune (20 bundled GSM8K problems).",
         ),
     ] = None,
     limit: Limit = 10,
@@ -123,7 +125,7 @@ def tune(
     if "target-only" not in modes:
         raise UserError("tune compares against target-only: include --mode target-only")
     path = settings_path or settings_file()
-    questions = data or bundled_questions()
+    questions = resolve_dataset(data) if data else bundled_questions()
     if out_dir is None:
         stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
         out_dir = Path(platformdirs.user_cache_dir("spec-graph")) / "tune" / stamp
