@@ -1,9 +1,10 @@
 """`OpenAICompatibleBackend`: any OpenAI-compatible server (vLLM, SGLang, llama.cpp, ...).
 
-Built on the official ``openai`` async client (its retries, timeouts and connection pool).
+Built on the official ``openai`` async client (its connection pool); deadlines, retries and
+error wording are `spec_graph.backends.openai.calls.CallPolicy`.
 Server quirks come from `spec_graph.backends.openai.quirks`, the two request shapes from
 `spec_graph.backends.openai.shapes`, responses are read by `spec_graph.backends.openai.wire`,
-and every SDK error is converted to a spec-graph error in one place (`converted_errors`),
+and every SDK error is converted to a spec-graph error in one place (`CallPolicy.converted`),
 naming the URL and what was tried.
 """
 
@@ -11,8 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
-from contextlib import contextmanager
+import weakref
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
 import openai
@@ -27,6 +29,7 @@ from spec_graph.backends.base import (
     ReplyRequest,
     ScoreRequest,
 )
+from spec_graph.backends.openai.calls import CallPolicy
 from spec_graph.backends.openai.quirks import QUIRKS, RequestShape, ServerQuirks, quirks_for_owner
 from spec_graph.backends.openai.shapes import SHAPES
 from spec_graph.backends.openai.text_tools import forced_call_format
@@ -35,8 +38,6 @@ from spec_graph.backends.openai.wire import (
     generations_of,
     reply_chunk,
     resolve_text_tools,
-    root_cause,
-    short,
     shown_tools,
 )
 from spec_graph.config import EndpointConfig
@@ -71,13 +72,11 @@ class OpenAICompatibleBackend(BackendBase):
             raise UserError(f"unknown request shape {request_shape!r}; known: {known}")
         self.endpoint = endpoint
         self.request_shape = request_shape
-        key = endpoint.api_key.get_secret_value() if endpoint.api_key else _NO_KEY
-        self._client = client or openai.AsyncOpenAI(
-            base_url=endpoint.base_url,
-            api_key=key,
-            timeout=openai.Timeout(endpoint.timeout_s, connect=endpoint.connect_timeout_s),
-            max_retries=endpoint.max_retries,
-        )
+        self._given_client = client
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, openai.AsyncOpenAI]
+        self._clients = weakref.WeakKeyDictionary()
+        self.calls = CallPolicy(endpoint, endpoint.model)
+        """Deadline, retries and error wording of every request to this server."""
         # A server kind that is not a quirks name (a backend kind registered for this
         # class, say) is asked of the server like ``auto``.
         self._profile: ServerQuirks | None = QUIRKS.find(endpoint.server)
@@ -93,8 +92,28 @@ class OpenAICompatibleBackend(BackendBase):
 
     @property
     def client(self) -> openai.AsyncOpenAI:
-        """The ``openai`` client the requests go through (for the request shapes)."""
-        return self._client
+        """The ``openai`` client of the running event loop (one per loop).
+
+        An HTTP connection pool belongs to the loop that opened it: a backend used from a
+        second ``asyncio.run`` (a notebook cell, a sync ``invoke`` after an async one) would
+        otherwise fail with "event loop is closed". Each loop gets its own client; a client
+        given to the constructor is always used as it is.
+        """
+        if self._given_client is not None:
+            return self._given_client
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(loop)
+        if client is None:
+            endpoint = self.endpoint
+            key = endpoint.api_key.get_secret_value() if endpoint.api_key else _NO_KEY
+            client = openai.AsyncOpenAI(
+                base_url=endpoint.base_url,
+                api_key=key,
+                timeout=openai.Timeout(endpoint.timeout_s, connect=endpoint.connect_timeout_s),
+                max_retries=0,  # the one retry layer is CallPolicy's
+            )
+            self._clients[loop] = client
+        return client
 
     async def capabilities(self) -> BackendCapabilities:
         """What this server can do, from its quirks (asked of the server once for ``auto``)."""
@@ -109,9 +128,14 @@ class OpenAICompatibleBackend(BackendBase):
             return self._profile
         async with self._profile_lock:
             if self._profile is None:
-                with self.converted_errors("GET /models"):
-                    page = await self._client.models.list()
-                owner = page.data[0].owned_by if page.data else ""
+                page = await self.calls.send("GET /models", lambda: self.client.models.list())
+                data = getattr(page, "data", None)
+                if not isinstance(data, list):
+                    raise BackendError(
+                        f"GET /models at {self.endpoint.base_url} did not return a model list "
+                        "(is this an OpenAI-compatible server?)"
+                    )
+                owner = getattr(data[0], "owned_by", "") if data else ""
                 self._profile = quirks_for_owner(owner or "")
         return self._profile
 
@@ -233,35 +257,53 @@ class OpenAICompatibleBackend(BackendBase):
             response_format = forced_call_format(tools or [])
         if response_format is not None:
             params["response_format"] = response_format
-        started = time.perf_counter()
-        with self.converted_errors("POST /chat/completions (stream)"):
-            stream = await self._client.chat.completions.create(**params)
+        started, clock = time.perf_counter(), time.monotonic()
+        stream = await self.calls.send(
+            "POST /chat/completions (stream)",
+            lambda: self.client.chat.completions.create(**params),
+        )
         buffered: list[str] | None = [] if text_tools else None
+        finished = False
         try:
-            with self.converted_errors("reading the /chat/completions stream"):
-                async for chunk in stream:
-                    piece = reply_chunk(chunk)
-                    if piece.usage is not None:
-                        seconds = time.perf_counter() - started
-                        usage = piece.usage.model_copy(update={"seconds": seconds})
-                        piece = piece.model_copy(update={"usage": usage})
-                    if buffered is not None and piece.text:
-                        # A call may be written as text: hold the text until we know.
-                        buffered.append(piece.text)
-                        piece = piece.model_copy(update={"text": ""})
-                    if buffered is not None and piece.usage is not None:
-                        yield resolve_text_tools("".join(buffered), tools or [])
-                        buffered = None
-                    if piece.text or piece.tool_calls or piece.usage or piece.finish_reason:
-                        yield piece
+            async for chunk in self.calls.iterate(
+                "reading the /chat/completions stream", stream, started=clock
+            ):
+                piece = reply_chunk(chunk)
+                finished = finished or piece.finish_reason is not None
+                if piece.usage is not None:
+                    seconds = time.perf_counter() - started
+                    usage = piece.usage.model_copy(update={"seconds": seconds})
+                    piece = piece.model_copy(update={"usage": usage})
+                if buffered is not None and piece.text:
+                    # A call may be written as text: hold the text until we know.
+                    buffered.append(piece.text)
+                    piece = piece.model_copy(update={"text": ""})
+                if buffered is not None and piece.usage is not None:
+                    yield resolve_text_tools("".join(buffered), tools or [])
+                    buffered = None
+                if piece.text or piece.tool_calls or piece.usage or piece.finish_reason:
+                    yield piece
+            if not finished:
+                # A stream that just stops (no finish_reason, no [DONE]) is a cut answer,
+                # never a complete reply.
+                msg = (
+                    f"the reply stream from {self.endpoint.base_url} ended before the server "
+                    "finished it (no finish_reason): the connection was cut"
+                )
+                raise ServerUnavailableError(msg)
             if buffered is not None:  # the server sent no usage chunk
                 yield resolve_text_tools("".join(buffered), tools or [])
         finally:
             await stream.close()
 
     async def aclose(self) -> None:
-        """Close the HTTP connection pool."""
-        await self._client.close()
+        """Close the HTTP connection pool of the running loop (others closed with their loop)."""
+        if self._given_client is not None:
+            await self._given_client.close()
+            return
+        client = self._clients.pop(asyncio.get_running_loop(), None)
+        if client is not None:
+            await client.close()
 
     # -- wire -------------------------------------------------------------------------------
 
@@ -293,22 +335,9 @@ class OpenAICompatibleBackend(BackendBase):
             raise BackendError(f"{self.endpoint.base_url} returned no choices")
         return reply
 
-    @contextmanager
-    def converted_errors(self, what: str) -> Iterator[None]:
-        """Turn the SDK's errors inside the block into spec-graph errors naming ``what``."""
-        url = self.endpoint.base_url
-        try:
-            yield
-        except openai.APITimeoutError as e:
-            msg = f"timed out after {self.endpoint.timeout_s:g}s: {what} at {url}"
-            raise ServerUnavailableError(msg) from e
-        except openai.APIConnectionError as e:
-            msg = f"cannot reach the server at {url} ({what}): {root_cause(e)}"
-            raise ServerUnavailableError(msg) from e
-        except openai.APIStatusError as e:
-            detail = short(e.response.text if e.response is not None else str(e))
-            msg = f"{what} at {url} failed with HTTP {e.status_code} (model {self.model_name!r}): {detail}"
-            raise BackendError(msg) from e
+    def converted_errors(self, what: str) -> AbstractContextManager[None]:
+        """The SDK's errors inside the block as spec-graph errors (`CallPolicy.converted`)."""
+        return self.calls.converted(what)
 
 
 def _generate_params(request: GenerateRequest) -> dict[str, Any]:

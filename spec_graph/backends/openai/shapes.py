@@ -79,14 +79,17 @@ class ChatShape:
             params["logprobs"] = True
         if top_logprobs is not None:
             params["top_logprobs"] = top_logprobs
-        with backend.converted_errors("POST /chat/completions"):
-            response = await backend.client.chat.completions.create(
+        what = "POST /chat/completions"
+        response = await backend.calls.send(
+            what,
+            lambda: backend.client.chat.completions.create(
                 model=backend.model_name,
                 messages=_with_prefix(messages, prefix),
                 extra_body=extra_body or None,
                 **params,
-            )
-        return chat_reply(response, prefix, quirks.echoes_prefix)
+            ),
+        )
+        return chat_reply(backend.calls.checked_reply(what, response), prefix, quirks.echoes_prefix)
 
 
 class CompletionsShape:
@@ -119,11 +122,14 @@ class CompletionsShape:
             params["logprobs"] = top_logprobs
         elif logprobs:
             params["logprobs"] = 1  # the legacy field is a top-k count; 1 is the cheapest
-        with backend.converted_errors("POST /completions"):
-            response = await backend.client.completions.create(
+        what = "POST /completions"
+        response = await backend.calls.send(
+            what,
+            lambda: backend.client.completions.create(
                 model=backend.model_name, prompt=prompt, **params
-            )
-        return raw_reply(response)
+            ),
+        )
+        return raw_reply(backend.calls.checked_reply(what, response))
 
     async def _apply_template(
         self,
@@ -137,11 +143,16 @@ class CompletionsShape:
         body: dict[str, Any] = {"messages": _with_prefix(messages, prefix)}
         if tools:
             body["tools"] = tools
-        with backend.converted_errors("POST /apply-template"):
-            response = await backend.client.post(
+        what = "POST /apply-template"
+        response = await backend.calls.send(
+            what,
+            lambda: backend.client.post(
                 f"{root}/apply-template", cast_to=httpx.Response, body=body
-            )
-        prompt = response.json().get("prompt")
+            ),
+        )
+        with backend.calls.converted(what):
+            data = response.json()
+        prompt = data.get("prompt") if isinstance(data, dict) else None
         if not isinstance(prompt, str) or not prompt:
             raise BackendError(f"{root}/apply-template returned no prompt")
         return prompt
