@@ -1,9 +1,12 @@
 """The child side of `spec_graph.tools.sandbox`: limits, an audit hook, then the user's code.
 
-Run as ``python -I -B -X utf8 _sandbox_child.py CONFIG_JSON`` with the code on stdin. It
-imports only the standard library (it runs outside the package, ``-I`` keeps the package off
-``sys.path``) and writes one result record, after `RESULT_MARKER`, as the last thing on
-stdout: ``{"output", "error", "timed_out", "memory"}``.
+Run as ``python -I [-S] -B -X utf8 _sandbox_child.py CONFIG_JSON`` with the code on stdin,
+normally inside the bubblewrap sandbox built by `spec_graph.tools._bwrap` (then with ``-S``,
+and the config names the site-packages directories to add). It imports only the standard
+library (it runs outside the package, ``-I`` keeps the package off ``sys.path``) and writes
+one result record, after `RESULT_MARKER`, as the last thing on stdout:
+``{"output", "error", "timed_out", "memory"}``. The parent treats that record as the code's
+own account, not as a trusted fact (see `spec_graph.tools.sandbox`).
 
 Order matters: the code is read, the rlimits are set and the audit hook is installed
 *before* the code is compiled, and everything the bootstrap itself needs afterwards is
@@ -19,7 +22,10 @@ Two kinds of guard, on purpose:
   capability guard anyway. ctypes itself is allowed only while a module is being imported
   (numpy's ``ctypes.CDLL(None)``), never from code run afterwards.
 
-This is a guard against accidents and small models, not a security boundary.
+Everything in this file is a courtesy layer: it turns accidents into clear one-line
+messages. It runs in the same interpreter as the code it watches, so code that tries can
+switch it off; the boundary is the bubblewrap sandbox around this process (namespaces, a
+read-only bind of the interpreter only, seccomp), which the kernel enforces.
 """
 
 from __future__ import annotations
@@ -310,9 +316,26 @@ def _run(code: str, capture: _Capture) -> None:
             capture.write(repr(value) + "\n")
 
 
+def _add_sites(directories) -> None:
+    """Put the parent's site-packages on ``sys.path`` (the sandbox starts with ``-S``)."""
+    if not directories:
+        return
+    import site
+
+    for directory in directories:
+        site.addsitedir(directory)
+    for setup in ("setquit", "setcopyright", "sethelper"):
+        with contextlib.suppress(Exception):
+            getattr(site, setup)()
+
+
 def main() -> None:
     """Run the code on stdin under the limits in ``sys.argv[1]`` and report on stdout."""
     config = json.loads(sys.argv[1])
+    if config.get("probe"):
+        sys.stdout.write("probe ok\n")
+        return
+    _add_sites(config.get("sites"))
     timeout_s, memory_mb = float(config["timeout_s"]), int(config["memory_mb"])
     code = sys.stdin.read()
     out = sys.stdout
