@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Mapping
 from contextvars import ContextVar
-from typing import Any, Literal, Optional
+from typing import Any, Literal, Optional, Protocol
+from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     SecretStr,
     ValidationError,
     create_model,
+    field_serializer,
     field_validator,
     model_validator,
 )
@@ -29,14 +33,18 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from spec_graph.registry import Registry
 from spec_graph.settings_file import SettingsFileSource, settings_file
 from spec_graph.tools.executor import ToolLimits
 
 __all__ = [
     "ROLES",
     "SAMPLING_FIELDS",
+    "STRATEGIES",
+    "STRATEGY_KNOBS",
     "EmbeddedSettings",
     "EndpointConfig",
+    "FrozenOptions",
     "JudgeName",
     "ReasoningConfig",
     "Role",
@@ -45,6 +53,7 @@ __all__ = [
     "ScoreMethod",
     "ServerKind",
     "SpecGraphSettings",
+    "StrategyEntry",
     "setting_value",
     "settings_file",
 ]
@@ -56,8 +65,10 @@ ROLES: tuple[Role, ...] = ("draft", "target")
 _READ_SETTINGS_FILE: ContextVar[bool] = ContextVar("spec_graph_read_settings_file", default=True)
 
 
-JudgeName = Literal["specreason", "yesno", "inline", "reviewer", "likelihood"]
-"""Judge formulations (`spec_graph.judges`): how the target is asked about a draft step."""
+JudgeName = str
+"""A judge formulation: how the target is asked about a draft step. Built in: ``specreason``,
+``yesno``, ``inline``, ``reviewer``, ``likelihood``; more with
+`spec_graph.judging.register_formulation`, which is what a name is validated against."""
 
 ScoreMethod = Literal["greedy", "average"]
 """``greedy``: the most probable digit; ``average``: expected value over the digit tokens."""
@@ -112,6 +123,14 @@ class EndpointConfig(BaseModel):
         if not value.startswith(("http://", "https://")):
             msg = f"base_url must start with http:// or https://, got {value!r}"
             raise ValueError(msg)
+        parts = urlsplit(value)
+        try:
+            parts.port  # noqa: B018 (raises on a port that is not a number in 0-65535)
+        except ValueError:
+            port = parts.netloc.rpartition(":")[2]
+            raise ValueError(f"base_url has an invalid port {port!r}: {value!r}") from None
+        if not parts.hostname:
+            raise ValueError(f"base_url has no host: {value!r}")
         return value.rstrip("/")
 
 
@@ -124,11 +143,68 @@ def setting_value(text: str) -> str | None:
     return None if text.lower() in ("none", "off") else text
 
 
+class StrategyEntry(Protocol):
+    """What configuration needs of a registered strategy: its name and its settings model."""
+
+    @property
+    def name(self) -> str:
+        """The name a config selects it by."""
+        ...
+
+    @property
+    def Settings(self) -> type[BaseModel]:
+        """Its settings model, which validates ``ReasoningConfig.options``."""
+        ...
+
+
+STRATEGIES: Registry[StrategyEntry] = Registry("strategy")
+"""Every registered strategy by name. Filled by `spec_graph.strategies.register_strategy`
+(this module never imports the strategies: they depend on it, not the other way round); a
+`ReasoningConfig` reads only each one's ``Settings``, to validate ``options`` once."""
+
+STRATEGY_KNOBS = (
+    "threshold",
+    "judge_prompt",
+    "judge",
+    "score_method",
+    "check_arithmetic",
+    "pipeline",
+)
+"""Settings of the strategies that judge steps (SpecReason's `SpecReasonSettings`), which earlier
+releases had as `ReasoningConfig` fields: given as fields they go to ``options``, where the
+strategy's own settings validate them (``threshold`` with ``strategy="scot"`` is an error)."""
+
+_RENAMED = {"tools": "tool_schemas"}
+
+
+class FrozenOptions(dict[str, Any]):
+    """A strategy's validated options: a dict that refuses every change (copy it to edit)."""
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError(
+            "ReasoningConfig.options is read-only: use config.with_overrides(...) for a "
+            "changed copy"
+        )
+
+    __setitem__ = __delitem__ = __ior__ = _refuse
+    clear = pop = popitem = setdefault = update = _refuse
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (FrozenOptions, (dict(self),))
+
+    def __copy__(self) -> FrozenOptions:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> FrozenOptions:
+        return self  # immutable; its values are plain JSON data
+
+
 class ReasoningConfig(BaseModel):
     """The per-run knobs of the speculate -> judge -> correct loop.
 
     Passed to the graph as its LangGraph ``context`` so one compiled graph serves runs with
-    different thresholds or strategies.
+    different thresholds or strategies. Immutable: ``options`` cannot change after
+    validation, and the strategy's settings are validated once, here (`strategy_settings`).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -143,28 +219,12 @@ class ReasoningConfig(BaseModel):
     repeats the choice on your hardware). Measured here, none met the rule: the default,
     SpecReason with confidence gating, is slower and less accurate than ``target-only``."""
     options: dict[str, Any] = Field(default_factory=dict)
-    """The strategy's own settings (e.g. SCoT's ``n``), validated by its settings model."""
-    threshold: float = Field(default=8.0, ge=0.0, le=9.0)
-    """Accept a draft step when its judge score is at least this (0-9). With the default
-    yes/no judge, 8 means P(yes) >= 0.89 (chosen on GSM8K dev items 100-107, never on the
-    reported ones; see benchmarks/results/judge_quality.json)."""
-    judge: JudgeName = "yesno"
-    """How the target judges a step (`spec_graph.judges`); all map to the same 0-9 scale.
-    ``yesno`` had the best AUROC per second of judge cost on this machine's models."""
-    score_method: ScoreMethod = "average"
-    """``average`` (expected value) separates steps; a greedy digit from a small judge is
-    almost always 9 (AUROC 0.50 in our measurements)."""
-    check_arithmetic: bool = False
-    """Re-check each draft step's arithmetic (``a op b = c``) with the calculator before the
-    judge: a step with a wrong claim is rejected without a judge call; the others go to the
-    judge (`spec_graph.judging.ArithmeticJudge` first in a cheap-first `AllOf`)."""
+    """The strategy's own settings, validated by its settings model and then read-only:
+    SpecReason's ``threshold``, ``judge_prompt``, ``score_method``, ``check_arithmetic``,
+    ``pipeline`` and ``gate_logprob``, SCoT's ``n``, best-of-n's ``k``, ... The given ones
+    only, typed ("3" from a command line becomes 3); all of them: `strategy_settings`."""
     judge_top_logprobs: int = Field(default=10, ge=1, le=20)
     """How many alternatives of the score token to read (digits outside them count as 0)."""
-    pipeline: bool = False
-    """Pipelined speculation: while the target judges step k, the draft already writes step
-    k+1 after the optimistic chain (step k accepted); the early draft is used on acceptance
-    and cancelled on rejection. Pays off when draft and target do not share compute (GPUs);
-    measure it on shared CPU cores (see the README's benchmark)."""
     warmup_steps: int = Field(default=0, ge=0)
     """The first N steps are always written by the target."""
     step_delimiter: str = Field(default="\n\n", min_length=1)
@@ -180,24 +240,119 @@ class ReasoningConfig(BaseModel):
     target_sampling: SamplingConfig = SamplingConfig()
     system_prompt: str | None = None
     """Optional system message for both models."""
-    tools: list[dict[str, Any]] | None = None
-    """OpenAI-format tools shown to both models while reasoning (never called there), so the
-    chain can plan tool calls; the chat model sets them from ``bind_tools``."""
+    tool_schemas: list[dict[str, Any]] | None = None
+    """OpenAI-format tool schemas shown to both models while reasoning (never called there),
+    so the chain can plan tool calls; the chat model sets them from ``bind_tools``. Tools that
+    run are ``SpeculativeReasoner(tools=...)``. (``tools=`` is the deprecated name.)"""
+
+    _settings: BaseModel = PrivateAttr()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _moved_fields(cls, data: Any) -> Any:
+        """Renamed fields (with a warning) and strategy knobs given as fields (to options)."""
+        if not isinstance(data, Mapping):
+            return data
+        data = dict(data)
+        for old, new in _RENAMED.items():
+            if old in data:
+                warnings.warn(
+                    f"ReasoningConfig({old}=...) is deprecated: use {new}=",
+                    DeprecationWarning,
+                    stacklevel=4,
+                )
+                data.setdefault(new, data.pop(old))
+        moved = {k: data.pop(k) for k in STRATEGY_KNOBS if k in data}
+        if moved:
+            data["options"] = {**dict(data.get("options") or {}), **moved}  # the field wins
+        return data
 
     @model_validator(mode="after")
     def _check_strategy_and_options(self) -> ReasoningConfig:
-        from spec_graph.strategies import get_strategy  # the registry imports this module
-
+        entry = STRATEGIES.find(self.strategy)
+        if entry is None:
+            raise ValueError(STRATEGIES.unknown(self.strategy))
         try:
-            options = get_strategy(self.strategy).options(self)
-        except Exception as e:  # UserError -> ValueError, so pydantic reports it
-            raise ValueError(str(e)) from None
+            settings = entry.Settings.model_validate(dict(self.options))
+        except ValidationError as e:
+            known = ", ".join(entry.Settings.model_fields) or "none"
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in e.errors()
+            )
+            raise ValueError(
+                f"invalid options for strategy {self.strategy!r} ({problems}; known: {known})"
+            ) from None
         # keep the typed values ("3" from a command line becomes 3), only the ones given
-        typed = options.model_dump(mode="json", exclude_unset=True)
-        if typed != self.options:
-            self.options.clear()
-            self.options.update(typed)
+        typed = settings.model_dump(mode="json", exclude_unset=True)
+        self.__dict__["options"] = FrozenOptions(typed)
+        self._settings = settings
         return self
+
+    @field_serializer("options", when_used="json")
+    def _effective_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        """In JSON, every setting of the strategy: the given ones and the defaults.
+
+        So two configs that run the same way dump the same (``specreason threshold=8`` is
+        ``specreason``); in Python (``model_dump()``) only the given ones.
+        """
+        settings = getattr(self, "_settings", None)
+        if settings is None:
+            return dict(options)
+        return {**settings.model_dump(mode="json"), **dict(options)}
+
+    @property
+    def strategy_settings(self) -> BaseModel:
+        """The strategy's settings, validated once with this config (frozen, all defaults in)."""
+        return self._settings
+
+    def _deprecated_knob(self, name: str, default: Any) -> Any:
+        warnings.warn(
+            f"ReasoningConfig.{name} is deprecated: it is a setting of the strategy "
+            f"(config.strategy_settings.{name}, or ctx.judging in a judge)",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        return getattr(self._settings, name, default)
+
+    @property
+    def threshold(self) -> float:
+        """Deprecated: ``strategy_settings.threshold`` (8.0 for a strategy that never judges)."""
+        return float(self._deprecated_knob("threshold", 8.0))
+
+    @property
+    def judge(self) -> str:
+        """Deprecated: ``strategy_settings.judge_prompt``."""
+        return str(self._deprecated_knob("judge_prompt", "yesno"))
+
+    @property
+    def judge_prompt(self) -> str:
+        """Deprecated: ``strategy_settings.judge_prompt``."""
+        return str(self._deprecated_knob("judge_prompt", "yesno"))
+
+    @property
+    def score_method(self) -> ScoreMethod:
+        """Deprecated: ``strategy_settings.score_method``."""
+        return self._deprecated_knob("score_method", "average")  # type: ignore[no-any-return]
+
+    @property
+    def check_arithmetic(self) -> bool:
+        """Deprecated: ``strategy_settings.check_arithmetic``."""
+        return bool(self._deprecated_knob("check_arithmetic", False))
+
+    @property
+    def pipeline(self) -> bool:
+        """Deprecated: ``strategy_settings.pipeline``."""
+        return bool(self._deprecated_knob("pipeline", False))
+
+    @property
+    def tools(self) -> list[dict[str, Any]] | None:
+        """Deprecated name of `tool_schemas`."""
+        warnings.warn(
+            "ReasoningConfig.tools is deprecated: use tool_schemas",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.tool_schemas
 
     def with_overrides(self, **overrides: Any) -> ReasoningConfig:
         """A copy with ``overrides`` applied and validated.
@@ -210,6 +365,10 @@ class ReasoningConfig(BaseModel):
         from spec_graph.errors import UserError
 
         data = self.model_dump()
+        for old, new in _RENAMED.items():
+            if old in overrides:
+                warnings.warn(f"{old}= is deprecated: use {new}=", DeprecationWarning, stacklevel=2)
+                overrides.setdefault(new, overrides.pop(old))
         if "strategy" in overrides and overrides["strategy"] != self.strategy:
             data["options"] = {}  # another strategy: its own defaults, not this one's options
         options = {**data["options"], **dict(overrides.pop("options", None) or {})}

@@ -24,7 +24,7 @@ from spec_graph.nodes import SpecContext
 from spec_graph.prompts import ChatMessage
 from spec_graph.state import ReasoningResult, SpecState, Step, summarize
 from spec_graph.strategies import Strategy, get_strategy
-from spec_graph.strategies._base import built_for
+from spec_graph.strategies.base import built_for
 from spec_graph.tools import ToolLimits, tools_by_name
 
 __all__ = ["SpeculativeReasoner"]
@@ -44,7 +44,7 @@ class SpeculativeReasoner:
             own nodes; it then serves every run. None: each run uses its strategy's graph.
         judge: the step judge of every run (`spec_graph.judging`: ``AllOf(ArithmeticJudge(),
             TargetJudge("yesno"))``, an `LLMJudge`, a `RewardJudge`, ...). None: the target's
-            logprob judge ``config.judge``.
+            logprob judge in the strategy's ``judge_prompt`` formulation.
         tools: tools a reasoning step may call (LangChain ``BaseTool`` objects or plain
             functions; `spec_graph.tools` has a calculator and a sandboxed Python): a kept step
             that calls one is followed by a ``tool`` step with the result (docs/tools.md).
@@ -119,6 +119,7 @@ class SpeculativeReasoner:
             target=self.target,
             config=config,
             strategy=strategy,
+            options=strategy.options(config),  # the config's, validated once with it
             judge=self.judge,
             tools=self.tools,
             tool_limits=self.tool_limits,

@@ -21,7 +21,10 @@ from spec_graph.usage import Usage
 
 __all__ = [
     "Candidate",
+    "CandidatesState",
+    "ChainsState",
     "ContextItem",
+    "DraftChain",
     "NodeRole",
     "ReasoningResult",
     "RunTotals",
@@ -130,6 +133,32 @@ class SpecState(TypedDict, total=False):
     stop_reason: StopReason | None
     telemetry: dict[str, Any]
     """Strategy-level telemetry (SCoT's selection, ...), copied to the result."""
+
+
+class DraftChain(BaseModel):
+    """One whole chain of thought the draft wrote (SCoT)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    text: str
+    usage: Usage
+    finish_reason: str | None = None
+
+
+class ChainsState(SpecState, total=False):
+    """The channel `spec_graph.nodes.draft_chains` fills and ``select_chain`` reads (SCoT).
+
+    A graph using those nodes must include it: LangGraph hands a node only the channels its
+    annotation names.
+    """
+
+    drafts: list[DraftChain]
+
+
+class CandidatesState(SpecState, total=False):
+    """The channel `spec_graph.nodes.draft_candidates` fills, ``select_candidate`` reads."""
+
+    candidates: list[Candidate]
 
 
 class RunTotals(BaseModel):

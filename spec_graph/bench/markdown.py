@@ -86,18 +86,7 @@ def markdown_table(summary: RunSummary) -> str:
         ]
         lines += _table(
             ["mode", "formula", "inputs", "bound", "bound at a=1", "measured", "measured/bound"],
-            (
-                [
-                    b.mode,
-                    f"`{b.formula}`",
-                    ", ".join(f"{k}={v:.3g}" for k, v in b.inputs.items()),
-                    f"{b.bound_speedup:.2f}x",
-                    _fmt(b.full_acceptance_bound, ".2f", "x"),
-                    _fmt(b.measured_speedup, ".2f", "x"),
-                    _fmt(b.measured_over_bound, ".2f"),
-                ]
-                for b in summary.bounds
-            ),
+            _bound_rows(summary),
         )
     if summary.frontier is not None:
         lines += ["", *frontier_lines(summary.frontier)]
@@ -154,3 +143,28 @@ def frontier_lines(frontier: Frontier) -> list[str]:
             f"{frontier.baseline}'.",
         ]
     return lines
+
+
+def _bound_rows(summary: RunSummary) -> list[list[str]]:
+    """One row per mode but the baseline and draft-only: its bound, or "n/a" without one."""
+    bounds = {b.mode: b for b in summary.bounds}
+    rows = []
+    for m in summary.modes:
+        b = bounds.get(m.mode)
+        if b is None:
+            if m.mode == summary.baseline or m.mode.split()[0] == "draft-only":
+                continue
+            rows.append([m.mode, "n/a", "", "n/a", "", _fmt(m.speedup, ".2f", "x"), ""])
+            continue
+        rows.append(
+            [
+                b.mode,
+                f"`{b.formula}`",
+                ", ".join(f"{k}={v:.3g}" for k, v in b.inputs.items()),
+                f"{b.bound_speedup:.2f}x",
+                _fmt(b.full_acceptance_bound, ".2f", "x"),
+                _fmt(b.measured_speedup, ".2f", "x"),
+                _fmt(b.measured_over_bound, ".2f"),
+            ]
+        )
+    return rows

@@ -64,6 +64,7 @@ class ModeSpec(BaseModel):
             known = (
                 key in ReasoningConfig.model_fields
                 or key in option_names
+                or (key == "judge" and "judge_prompt" in option_names)  # its earlier name
                 or (nested and rest in SamplingConfig.model_fields)
             )
             if not sep or not known or key in ("strategy", "options"):

@@ -23,6 +23,7 @@ from statistics import fmean
 
 from pydantic import BaseModel, Field
 
+from spec_graph.bench.bounds import bound_for
 from spec_graph.bench.frontier import Frontier, frontier_of
 from spec_graph.bench.markdown import markdown_table
 from spec_graph.bench.projection import (
@@ -36,7 +37,6 @@ from spec_graph.bench.projection import (
 )
 from spec_graph.bench.records import QuestionRecord
 from spec_graph.bench.stats import auroc, auroc_interval, percentile
-from spec_graph.errors import SpecGraphError
 from spec_graph.state import RunTotals
 
 __all__ = [
@@ -337,27 +337,25 @@ def _draft_speed(summary: RunSummary, mode: ModeSummary) -> tuple[float, str] | 
 def analytic_bound(summary: RunSummary, mode: str) -> Bound | None:
     """``mode``'s analytic upper bound on its speedup over the baseline, from its strategy.
 
-    Each strategy writes its own formula (`spec_graph.strategies.Strategy.bound`; the
+    Each strategy with a bound has its own formula (`spec_graph.bench.bounds.BOUNDS`; the
     formulas are in ``docs/bounds.md``) over speeds and rates measured in this run: the
     draft's decode speed from draft-only when the run has it (else from ``mode``), the
     target's speed and tokens per step from the baseline, judge seconds per call and
     acceptance / hand-off / gating rates from ``mode``. It ignores framework time and
     prompt-processing of steps, so a measured speedup below it shows what the model leaves
-    out. None for the baseline, draft-only, unknown strategies, or unmeasured inputs.
+    out. None ("n/a") for the baseline, draft-only, strategies without a registered bound, or
+    unmeasured inputs.
     """
-    from spec_graph.strategies import get_strategy  # the registry imports the graph code
-
     m = summary.get(mode)
     base = summary.get(summary.baseline)
     name = mode.split()[0]
     if m is None or base is None or mode == summary.baseline or name == DRAFT_ONLY:
         return None
-    try:
-        strategy = get_strategy(name)
-    except SpecGraphError:
+    formula = bound_for(name)
+    if formula is None:
         return None
     draft = _draft_speed(summary, m)
-    found = strategy.bound(m, base, draft[0] if draft else None)
+    found = formula(m, base, draft[0] if draft else None)
     if found is None:
         return None
     return Bound(

@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from spec_graph.errors import SpecGraphError
-from spec_graph.judges import StepView
-from spec_graph.judging._contract import Verdict, check_abstain_score
+from spec_graph.judging.contract import Verdict, check_abstain_score
+from spec_graph.judging.view import StepView
+from spec_graph.tools.calculator import evaluate
 
 if TYPE_CHECKING:
-    from spec_graph.nodes._context import SpecContext
+    from spec_graph.nodes.context import SpecContext
 
 __all__ = ["ArithmeticJudge"]
 
@@ -54,8 +55,6 @@ def _normalise(text: str) -> str:
 
 def _evaluate(expression: str) -> float | None:
     """The calculator's value of ``expression``, or None when it is not an expression."""
-    from spec_graph.tools.calculator import evaluate  # late: tools sit above judging
-
     expression = expression.strip()
     if not expression:
         return None
@@ -70,7 +69,11 @@ def _close(claimed: float, right: float, decimals: int | None, rel: float) -> bo
     """Equal up to ``rel``, or up to the rounding of a claimed literal with decimals."""
     if abs(claimed - right) <= max(rel * abs(right), 1e-9):
         return True
-    return bool(decimals) and abs(claimed - right) <= 0.5 * 10.0**-decimals + 1e-9
+    return (
+        decimals is not None
+        and decimals != 0
+        and abs(claimed - right) <= 0.5 * 10.0**-decimals + 1e-9
+    )
 
 
 def _decimals(side: str) -> int | None:

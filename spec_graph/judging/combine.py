@@ -14,12 +14,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from spec_graph.errors import UserError
-from spec_graph.judges import StepView
-from spec_graph.judging._contract import StepScorer, Verdict, check_abstain_score
+from spec_graph.judging.contract import StepScorer, Verdict, check_abstain_score
+from spec_graph.judging.view import StepView
 from spec_graph.usage import Usage
 
 if TYPE_CHECKING:
-    from spec_graph.nodes._context import SpecContext
+    from spec_graph.nodes.context import SpecContext
 
 __all__ = ["AllOf", "AnyOf", "Weighted"]
 
@@ -86,7 +86,7 @@ class AllOf:
     usage is their sum.
 
     ``cheap_first=True`` runs the members one by one in the given order and stops at the first
-    non-abstaining verdict that rejects (None or below ``ctx.config.threshold``): the rest
+    non-abstaining verdict that rejects (None or below ``ctx.judging.threshold``): the rest
     are never called (``detail["skipped"]``). Put free judges first: with
     ``AllOf(ArithmeticJudge(), TargetJudge(), cheap_first=True)`` a step with a wrong sum costs
     no target call. The decision is the same as without it (the member that stopped the run
@@ -120,7 +120,7 @@ class AllOf:
                 verdict = await judge.ascore(view, ctx)
                 verdicts.append(verdict)
                 if not verdict.abstain and (
-                    verdict.score is None or verdict.score < ctx.config.threshold
+                    verdict.score is None or verdict.score < ctx.judging.threshold
                 ):
                     break
             ran, skipped = self.judges[: len(verdicts)], self.judges[len(verdicts) :]

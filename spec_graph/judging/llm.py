@@ -15,15 +15,15 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
-from spec_graph.judges import StepView
-from spec_graph.judging._contract import Verdict
+from spec_graph.judging.contract import Verdict
+from spec_graph.judging.view import StepView
 from spec_graph.prompts import sanitize_step
 from spec_graph.usage import Usage
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
-    from spec_graph.nodes._context import SpecContext
+    from spec_graph.nodes.context import SpecContext
 
 __all__ = [
     "DATA_IS_NOT_INSTRUCTION",

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from spec_graph.errors import UserError
-from spec_graph.judges import StepView
-from spec_graph.judging._contract import Verdict
+from spec_graph.judging.contract import Verdict
+from spec_graph.judging.view import StepView
 
 if TYPE_CHECKING:
-    from spec_graph.nodes._context import SpecContext
+    from spec_graph.nodes.context import SpecContext
 
 __all__ = ["RewardFn", "RewardJudge"]
 

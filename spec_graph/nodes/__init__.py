@@ -5,8 +5,14 @@ A node is ``async (state, runtime) -> Command``: it reads the models and setting
 chain goes next. Replace or wrap any of them (`spec_graph.build_graph`, or a strategy's
 ``build(...)`` overrides); the answer nodes return a plain update and end the run.
 
-- steps (`spec_graph.nodes.steps`): `draft`, `judge`, `correct`, and the routing helpers
-  `keep` and `decide` that custom nodes end with;
+- context (`spec_graph.nodes.context`): `SpecContext`, the run's context, and what the nodes
+  need of a strategy (`Routing`);
+- steps (`spec_graph.nodes.steps`): `draft`, `judge`, `correct`, and `decide`, which a custom
+  judge node ends with;
+- routing (`spec_graph.nodes.routing`): `keep`, which every node that keeps a step ends with,
+  and the routing after it;
+- settings (`spec_graph.nodes.settings`): the settings models a strategy inherits to turn on
+  a node's knob (`GatedSettings`, `SampledSettings`, `CandidateSettings`, ...);
 - choices (`spec_graph.nodes.choices`): `draft_candidates` / `select_candidate` (best-of-n),
   `draft_chains` / `select_chain` (SCoT);
 - answer (`spec_graph.nodes.answer`): `answer`, `target_answer`, `finish`;
@@ -14,7 +20,6 @@ chain goes next. Replace or wrap any of them (`spec_graph.build_graph`, or a str
 - `conversation`: the one builder of the messages every node sends.
 """
 
-from spec_graph.nodes._context import SpecContext, conversation, extract_boxed, stop_reason
 from spec_graph.nodes.answer import answer, finish, target_answer
 from spec_graph.nodes.choices import (
     DraftChain,
@@ -23,6 +28,21 @@ from spec_graph.nodes.choices import (
     select_candidate,
     select_chain,
 )
+from spec_graph.nodes.context import (
+    Routing,
+    SpecContext,
+    conversation,
+    extract_boxed,
+    stop_reason,
+)
+from spec_graph.nodes.routing import keep, next_node, start_condition, warming_up
+from spec_graph.nodes.settings import (
+    CandidateSettings,
+    ChainSettings,
+    GatedSettings,
+    PipelinedSettings,
+    SampledSettings,
+)
 from spec_graph.nodes.steps import (
     confident,
     correct,
@@ -30,17 +50,19 @@ from spec_graph.nodes.steps import (
     draft,
     draft_step,
     judge,
-    keep,
-    next_node,
-    start_condition,
     step_request,
-    warming_up,
     write_target_step,
 )
 from spec_graph.nodes.tools import run_tools
 
 __all__ = [
+    "CandidateSettings",
+    "ChainSettings",
     "DraftChain",
+    "GatedSettings",
+    "PipelinedSettings",
+    "Routing",
+    "SampledSettings",
     "SpecContext",
     "answer",
     "confident",

@@ -1,28 +1,30 @@
-"""What every node shares: the run's context, the conversation, the chain so far, when to stop."""
+"""Deprecated: the run's context lives in `spec_graph.nodes.context` (re-exported here)."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+import warnings
 
-from langchain_core.tools import BaseTool
-from pydantic import BaseModel
+from spec_graph.nodes.context import (
+    BOXED,
+    Routing,
+    SpecContext,
+    conversation,
+    extract_boxed,
+    step_max_tokens,
+    step_texts,
+    stop_reason,
+    tokens_used,
+)
 
-from spec_graph.backends.base import Generation, ModelBackend
-from spec_graph.config import ReasoningConfig
-from spec_graph.prompts import ChatMessage, problem_messages, with_context, with_system_note
-from spec_graph.state import NodeRole, SpecState, StopReason
-from spec_graph.tools.executor import ToolLimits
-from spec_graph.tools.protocol import tool_instructions
-
-if TYPE_CHECKING:
-    from spec_graph.judging import StepScorer
-    from spec_graph.strategies import Strategy
+warnings.warn(
+    "spec_graph.nodes._context is deprecated: import from spec_graph.nodes.context",
+    DeprecationWarning,
+    stacklevel=2,
+)
 
 __all__ = [
+    "BOXED",
+    "Routing",
     "SpecContext",
     "conversation",
     "extract_boxed",
@@ -31,122 +33,3 @@ __all__ = [
     "stop_reason",
     "tokens_used",
 ]
-
-
-@dataclass(frozen=True)
-class SpecContext:
-    """Per-run dependencies and settings (LangGraph ``context``): models, knobs, strategy.
-
-    ``strategy`` and ``options`` are filled from ``config.strategy`` when not given, so
-    ``SpecContext(draft=..., target=..., config=...)`` is all a caller needs.
-    """
-
-    draft: ModelBackend
-    target: ModelBackend
-    config: ReasoningConfig = field(default_factory=ReasoningConfig)
-    strategy: Strategy = None  # type: ignore[assignment]
-    """The `spec_graph.strategies.Strategy` this run follows (routing after a kept step)."""
-    options: BaseModel = None  # type: ignore[assignment]
-    """That strategy's validated settings (``config.options`` as its settings model)."""
-    prefetched: dict[str, asyncio.Task[Generation]] = field(default_factory=dict)
-    """Pipelining: early drafts in flight, keyed by the chain they continue (one run's)."""
-    judge: StepScorer | None = None
-    """A custom judge object (`spec_graph.judging`: a reward model, an LLM judge, the
-    calculator, combinations); None: ``TargetJudge(config.judge)``, the target's logprobs."""
-    tools: Mapping[str, BaseTool] = field(default_factory=dict)
-    """Tools a step may call (by name; `spec_graph.tools.tools_by_name`); empty: none."""
-    tool_limits: ToolLimits = field(default_factory=ToolLimits)
-    """Bounds on tool use: calls per run, seconds per call, output size."""
-
-    def __post_init__(self) -> None:
-        if self.strategy is None:
-            from spec_graph.strategies import get_strategy
-
-            object.__setattr__(self, "strategy", get_strategy(self.config.strategy))
-        if self.options is None:
-            object.__setattr__(self, "options", self.strategy.options(self.config))
-
-    async def cancel_prefetched(self) -> None:
-        """Cancel early drafts nobody will use (rejection, end of run); the server stops too."""
-        tasks = list(self.prefetched.values())
-        self.prefetched.clear()
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-
-
-def conversation(
-    state: SpecState, ctx: SpecContext, role: NodeRole | None = None
-) -> list[ChatMessage]:
-    """The messages the models continue: given ones or built from the question, with context.
-
-    The one place a prompt's conversation is built, so the draft, the judge and the target see
-    the same one (and the servers' prefix caches stay warm across roles): the run's tools are
-    described in the system message, and the items of the ``context`` channel that ``role``
-    may see are appended to the last user message as data.
-    """
-    config = ctx.config
-    messages = state.get("messages") or problem_messages(state["question"], config.system_prompt)
-    if ctx.tools:
-        messages = with_system_note(messages, tool_instructions(list(ctx.tools.values())))
-    items = [
-        c for c in state.get("context", ()) if role is None or c.roles is None or role in c.roles
-    ]
-    return with_context(messages, items) if items else messages
-
-
-def step_texts(state: SpecState) -> list[str]:
-    """The kept steps' texts, in order."""
-    return [s.text for s in state.get("steps", [])]
-
-
-def tokens_used(state: SpecState) -> int:
-    """Tokens of the kept chain (what counts against the budget)."""
-    return sum(s.tokens for s in state.get("steps", []))
-
-
-def step_max_tokens(state: SpecState, config: ReasoningConfig, cap: int | None = None) -> int:
-    """The longest next step: the step cap (or ``cap``), never past the budget."""
-    longest = config.max_step_tokens if cap is None else cap
-    return max(1, min(longest, config.token_budget - tokens_used(state)))
-
-
-BOXED = "\\boxed{"
-
-
-def extract_boxed(text: str) -> str | None:
-    r"""The content of the last ``\boxed{...}`` in ``text`` (braces balanced), or None."""
-    start = text.rfind(BOXED)
-    if start < 0:
-        return None
-    depth, i = 1, start + len(BOXED)
-    for j in range(i, len(text)):
-        if text[j] == "{":
-            depth += 1
-        elif text[j] == "}":
-            depth -= 1
-            if depth == 0:
-                return text[i:j].strip()
-    return None
-
-
-def stop_reason(state: SpecState | dict[str, Any], config: ReasoningConfig) -> StopReason | None:
-    """Why the chain should end now, or None to write another step."""
-    steps = state.get("steps", [])
-    if not steps:
-        return None
-    last = steps[-1]
-    if extract_boxed(last.text) is not None:
-        return "boxed"
-    if not last.text.strip():
-        return "finished"
-    if tokens_used(state) >= config.token_budget:  # type: ignore[arg-type]
-        return "budget"
-    if len(steps) >= config.max_steps:
-        return "max_steps"
-    window = steps[-config.repetition_limit :]
-    if len(window) == config.repetition_limit and len({s.text.strip() for s in window}) == 1:
-        return "repetition"
-    return None

@@ -8,7 +8,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from spec_graph.backends.base import GenerateRequest
-from spec_graph.nodes._context import (
+from spec_graph.nodes.context import (
     BOXED,
     SpecContext,
     conversation,

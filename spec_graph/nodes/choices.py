@@ -5,9 +5,11 @@
 
 The options are drafted with one batched call (`ModelBackend.generate_many`: ``n=`` on servers
 that support it, else concurrent requests into parallel slots) and judged with one greedy
-token by `spec_graph.selection.OptionPicker`. Settings come from the strategy's options
-(``k``/``n``, ``temperature``, ``max_chain_tokens``); the channels they fill (``candidates``,
-``drafts``) are declared by the strategies that use them.
+token by `spec_graph.judging.picker.OptionPicker`. Settings come from the strategy's options
+when they are the nodes' own settings models (`CandidateSettings`: ``k``; `ChainSettings`:
+``n``, ``max_chain_tokens``; `SampledSettings`: ``temperature``), never by attribute name; the
+channels they fill (``candidates``, ``drafts``: `spec_graph.state.CandidatesState`,
+`ChainsState`) are part of the state schemas of the strategies that use them.
 """
 
 from __future__ import annotations
@@ -17,13 +19,20 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 from langgraph.types import Command
-from pydantic import BaseModel, ConfigDict
 
 from spec_graph.backends.base import GenerateRequest, Generation
-from spec_graph.nodes._context import SpecContext, conversation, step_texts
-from spec_graph.nodes.steps import keep, step_request
-from spec_graph.selection import MAX_OPTIONS, OptionPicker, OptionsView, Selection
-from spec_graph.state import Candidate, SpecState, Step
+from spec_graph.config import SamplingConfig
+from spec_graph.judging.picker import MAX_OPTIONS, OptionPicker, Selection
+from spec_graph.judging.view import OptionsView
+from spec_graph.nodes.context import SpecContext, conversation, step_texts
+from spec_graph.nodes.routing import keep
+from spec_graph.nodes.settings import (
+    CandidateSettings,
+    ChainSettings,
+    sampling_temperature,
+)
+from spec_graph.nodes.steps import step_request
+from spec_graph.state import Candidate, CandidatesState, ChainsState, DraftChain, Step
 from spec_graph.usage import Usage
 
 __all__ = [
@@ -37,32 +46,6 @@ __all__ = [
 ]
 
 PICKER = OptionPicker()
-
-
-class DraftChain(BaseModel):
-    """One whole chain of thought the draft wrote (SCoT)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    text: str
-    usage: Usage
-    finish_reason: str | None = None
-
-
-class ChainsState(SpecState, total=False):
-    """The channel `draft_chains` fills and `select_chain` reads.
-
-    A graph using those nodes must include it: LangGraph hands a node only the channels its
-    annotation names.
-    """
-
-    drafts: list[DraftChain]
-
-
-class CandidatesState(SpecState, total=False):
-    """The channel `draft_candidates` fills and `select_candidate` reads."""
-
-    candidates: list[Candidate]
 
 
 async def _many(
@@ -94,8 +77,9 @@ def _distinct(texts: list[str]) -> list[int]:
     return list(seen.values())[:MAX_OPTIONS]
 
 
-def _sampling(ctx: SpecContext) -> Any:
-    temperature = getattr(ctx.options, "temperature", None)
+def _sampling(ctx: SpecContext) -> SamplingConfig:
+    """The draft's sampling, at the options' temperature when they are `SampledSettings`."""
+    temperature = sampling_temperature(ctx.options)
     sampling = ctx.config.draft_sampling
     return (
         sampling
@@ -107,7 +91,8 @@ def _sampling(ctx: SpecContext) -> Any:
 async def draft_candidates(state: CandidatesState, runtime: Runtime[SpecContext]) -> Command[str]:
     """The draft writes ``k`` candidates for the next step in one batch."""
     ctx = runtime.context
-    k = int(getattr(ctx.options, "k", 2))
+    options = ctx.options
+    k = options.k if isinstance(options, CandidateSettings) else CandidateSettings().k
     request = step_request(state, ctx, "draft").model_copy(update={"sampling": _sampling(ctx)})
     generations, usage = await _many(ctx, request, k)
     candidates = [Candidate(text=g.text.strip(), draft=g.usage) for g in generations]
@@ -125,7 +110,7 @@ async def select_candidate(state: CandidatesState, runtime: Runtime[SpecContext]
     """The target picks the best candidate step by option logits, or rejects them all."""
     ctx = runtime.context
     config = ctx.config
-    candidates: list[Candidate] = state.get("candidates") or []  # type: ignore[assignment]
+    candidates: list[Candidate] = state.get("candidates") or []
     shown = _distinct([c.text for c in candidates])
     drafted = sum((c.draft for c in candidates), Usage())
     drafted = drafted.model_copy(update={"seconds": max(c.draft.seconds for c in candidates)})
@@ -135,7 +120,7 @@ async def select_candidate(state: CandidatesState, runtime: Runtime[SpecContext]
         kind="step",
         steps=step_texts(state),
         delimiter=config.step_delimiter,
-        tools=config.tools,
+        tools=config.tool_schemas,
     )
     selection, judged = await _pick(ctx, view)
     note = {"candidates": len(candidates), "options": len(shown), "selection": selection.probs}
@@ -166,13 +151,15 @@ async def draft_chains(state: ChainsState, runtime: Runtime[SpecContext]) -> Com
     """The draft writes ``n`` whole chains of thought in one batch (until done or the cap)."""
     ctx = runtime.context
     config = ctx.config
-    n = getattr(ctx.options, "n", None) or await default_width(ctx)
-    cap = int(getattr(ctx.options, "max_chain_tokens", config.token_budget))
+    options = ctx.options
+    chains = options if isinstance(options, ChainSettings) else None
+    n = (chains.n if chains else None) or await default_width(ctx)
+    cap = chains.max_chain_tokens if chains else config.token_budget
     request = GenerateRequest(
         messages=conversation(state, ctx, "draft"),
         max_tokens=max(1, min(cap, config.token_budget)),
         sampling=_sampling(ctx),
-        tools=config.tools,
+        tools=config.tool_schemas,
     )
     generations, usage = await _many(ctx, request, n)
     drafts = [
@@ -209,7 +196,7 @@ async def select_chain(state: ChainsState, runtime: Runtime[SpecContext]) -> Com
     """
     ctx = runtime.context
     config = ctx.config
-    drafts: list[DraftChain] = state.get("drafts") or []  # type: ignore[assignment]
+    drafts: list[DraftChain] = state.get("drafts") or []
     shown = _distinct([d.text for d in drafts])
     drafted = sum((d.usage for d in drafts), Usage())
     drafted = drafted.model_copy(

@@ -20,16 +20,17 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command
 
 from spec_graph.backends.base import GenerateRequest, Generation
-from spec_graph.judges import StepView
-from spec_graph.judging import default_judge
-from spec_graph.nodes._context import (
+from spec_graph.judging.default import default_judge
+from spec_graph.judging.view import StepView
+from spec_graph.nodes.context import (
     SpecContext,
     conversation,
     step_max_tokens,
     step_texts,
     stop_reason,
 )
-from spec_graph.nodes.tools import close_tool_call, pending_tool_calls
+from spec_graph.nodes.routing import keep, next_node, start_condition, warming_up
+from spec_graph.nodes.settings import gate_of, pipelined
 from spec_graph.prompts import chain_prefix
 from spec_graph.state import Candidate, SpecState, Step
 from spec_graph.tools.protocol import TOOL_CALL_CLOSE
@@ -50,36 +51,6 @@ __all__ = [
 ]
 
 
-def next_node(state: SpecState, ctx: SpecContext) -> str:
-    """After a step is kept: ``answer`` when the chain should stop, else the strategy's pick."""
-    if stop_reason(state, ctx.config) is not None:
-        return "answer"
-    if ctx.tools and ctx.strategy.tool_steps and pending_tool_calls(state, ctx):
-        return "tools"
-    return ctx.strategy.next_node(state, ctx)
-
-
-async def start_condition(state: SpecState, runtime: Runtime[SpecContext]) -> str:
-    """The first node of a run (``async``: LangGraph runs a sync router in a thread pool)."""
-    ctx = runtime.context
-    if stop_reason(state, ctx.config) is not None:
-        return "answer"
-    return ctx.strategy.first_node(state, ctx)
-
-
-def warming_up(state: SpecState, ctx: SpecContext) -> bool:
-    """The chain is still in its warm-up: the target writes the first ``warmup_steps``."""
-    return len(state.get("steps", [])) < ctx.config.warmup_steps
-
-
-def keep(state: SpecState, step: Step, ctx: SpecContext) -> Command[str]:
-    """Append ``step`` to the chain, clear the candidate, and go where the longer chain leads."""
-    if ctx.tools and step.source != "tool":
-        step = step.model_copy(update={"text": close_tool_call(step.text)})
-    chain: SpecState = {**state, "steps": [*state.get("steps", []), step]}
-    return Command(update={"steps": [step], "candidate": None}, goto=next_node(chain, ctx))
-
-
 def step_request(
     state: SpecState,
     ctx: SpecContext,
@@ -96,7 +67,7 @@ def step_request(
         max_tokens=step_max_tokens(state, config, max_tokens),
         stop=[config.step_delimiter, TOOL_CALL_CLOSE] if ctx.tools else [config.step_delimiter],
         sampling=config.draft_sampling if role == "draft" else config.target_sampling,
-        tools=config.tools,
+        tools=config.tool_schemas,
         logprobs=logprobs,
     )
 
@@ -117,20 +88,20 @@ def draft_step(state: SpecState, candidate: Candidate, **note: object) -> Step:
 
 
 def _gate(ctx: SpecContext) -> float | None:
-    """The confidence gate of the run's strategy settings (``gate_logprob``), if any."""
-    return getattr(ctx.options, "gate_logprob", None)
+    """The confidence gate of the run's strategy settings (`GatedSettings`), if any."""
+    return gate_of(ctx.options)
 
 
 def confident(candidate: Candidate, bound: float) -> bool:
     """Every token of the step was at least ``exp(bound)`` likely to the draft itself."""
     logprobs = candidate.token_logprobs
-    return bool(logprobs) and min(logprobs) >= bound  # type: ignore[type-var]
+    return bool(logprobs) and min(logprobs or ()) >= bound
 
 
 async def draft(state: SpecState, runtime: Runtime[SpecContext]) -> Command[str]:
     """The draft model writes the next step after the chain so far, for the judge.
 
-    Confidence gating (a strategy setting ``gate_logprob``): the draft's own token
+    Confidence gating (`GatedSettings`, e.g. SpecReason's ``gate_logprob``): the draft's own token
     log-probabilities come with its generation; a step whose every token is above the bound
     is kept without a judge call. With pipelining, the step may already be in flight
     (started while the previous step was judged); then ``draft.seconds`` is only the wait.
@@ -159,7 +130,7 @@ async def draft(state: SpecState, runtime: Runtime[SpecContext]) -> Command[str]
 def _start_early_draft(state: SpecState, ctx: SpecContext, candidate: Candidate) -> None:
     """Pipelining: start drafting the step after ``candidate`` as if it were accepted."""
     config = ctx.config
-    if not config.pipeline:
+    if not pipelined(ctx.options):
         return
     optimistic: SpecState = {
         **state,
@@ -182,7 +153,7 @@ async def decide(
     No verdict (score None) means reject.
     """
     ctx = runtime.context
-    if judged.score is not None and judged.score >= ctx.config.threshold:
+    if judged.score is not None and judged.score >= ctx.judging.threshold:
         return keep(state, draft_step(state, judged), ctx)
     await ctx.cancel_prefetched()  # pipelining: the early draft continued a rejected step
     return Command(update={"candidate": judged}, goto="correct")
@@ -192,20 +163,20 @@ async def judge(state: SpecState, runtime: Runtime[SpecContext]) -> Command[str]
     """The judge scores the candidate step; `decide` keeps it or sends it to be corrected.
 
     The judge is ``ctx.judge`` (any `spec_graph.judging.StepScorer`) or by default the target:
-    one greedy token, read from its top logprobs, in ``config.judge``'s formulation. Keeping
+    one greedy token, read from its top logprobs, in ``ctx.judging.judge_prompt``'s formulation. Keeping
     the step here, not in a node of its own, saves a LangGraph superstep on every accepted step.
     """
     ctx = runtime.context
     config = ctx.config
     candidate = state["candidate"]
     assert candidate is not None, "judge runs only after draft"
-    scorer = ctx.judge if ctx.judge is not None else default_judge(config)
+    scorer = ctx.judge if ctx.judge is not None else default_judge(ctx.judging)
     view = StepView(
         messages=conversation(state, ctx, "judge"),
         steps=step_texts(state),
         candidate=candidate.text,
         delimiter=config.step_delimiter,
-        tools=config.tools,
+        tools=config.tool_schemas,
     )
     _start_early_draft(state, ctx, candidate)
     try:

@@ -16,39 +16,17 @@ import time
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
-from spec_graph.nodes._context import SpecContext
+from spec_graph.nodes.context import SpecContext
+from spec_graph.nodes.routing import close_tool_call, keep, pending_tool_calls
 from spec_graph.state import SpecState, Step
-from spec_graph.tools import (
-    ToolCall,
-    ToolResult,
-    format_tool_result,
-    parse_tool_calls,
-    run_tool_call,
-)
-from spec_graph.tools.protocol import TOOL_CALL_CLOSE, TOOL_CALL_OPEN
+from spec_graph.tools import ToolCall, ToolResult, format_tool_result, run_tool_call
 
 __all__ = ["close_tool_call", "pending_tool_calls", "run_tools"]
-
-
-def close_tool_call(text: str) -> str:
-    """``text`` with the closing tag of a call the ``</tool_call>`` stop sequence cut off."""
-    opened = text.rfind(TOOL_CALL_OPEN)
-    if opened >= 0 and text.find(TOOL_CALL_CLOSE, opened) < 0:
-        return f"{text.rstrip()}\n{TOOL_CALL_CLOSE}"
-    return text
 
 
 def calls_used(state: SpecState) -> int:
     """Tool calls already run in this chain."""
     return sum(len(s.note.get("calls", ())) for s in state.get("steps", []) if s.source == "tool")
-
-
-def pending_tool_calls(state: SpecState, ctx: SpecContext) -> list[ToolCall]:
-    """The calls in the last kept step, when the run has tools and that step is not a result."""
-    steps = state.get("steps", [])
-    if not ctx.tools or not steps or steps[-1].source == "tool":
-        return []
-    return parse_tool_calls(steps[-1].text)
 
 
 def _limit_reached(call: ToolCall, limit: int) -> ToolResult:
@@ -63,8 +41,6 @@ def _limit_reached(call: ToolCall, limit: int) -> ToolResult:
 
 async def run_tools(state: SpecState, runtime: Runtime[SpecContext]) -> Command[str]:
     """Run the last step's tool calls and keep their results as the next (``tool``) step."""
-    from spec_graph.nodes.steps import keep  # steps imports this module for routing
-
     ctx = runtime.context
     limits = ctx.tool_limits
     calls = pending_tool_calls(state, ctx)

@@ -21,7 +21,7 @@ __all__ = ["REASONING_KWARGS", "CallSettings"]
 REASONING_KWARGS = frozenset(ReasoningConfig.model_fields) - {
     "draft_sampling",
     "target_sampling",
-    "tools",
+    "tool_schemas",
 }
 """`ReasoningConfig` fields a caller may override per call."""
 
@@ -72,7 +72,7 @@ class CallSettings:
             )
             raise UserError(msg)
         if tools:
-            changes["tools"] = tools  # shown to both models while reasoning
+            changes["tool_schemas"] = tools  # shown to both models while reasoning
         return cls(
             config=base.with_overrides(**changes) if changes else base,
             stop=list(stop or []),

@@ -14,7 +14,7 @@ from typing_extensions import override
 from spec_graph import nodes
 from spec_graph.nodes import SpecContext
 from spec_graph.state import Candidate, SpecState
-from spec_graph.strategies._base import NodeSpec, Strategy
+from spec_graph.strategies.base import NodeSpec, Strategy
 
 __all__ = ["DraftOnly", "TargetOnly", "keep_draft"]
 

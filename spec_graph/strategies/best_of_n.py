@@ -14,25 +14,18 @@ Graph::
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import Field
-from typing_extensions import override
 
 from spec_graph import nodes
-from spec_graph.nodes import SpecContext
-from spec_graph.nodes.choices import CandidatesState
-from spec_graph.selection import MAX_OPTIONS
-from spec_graph.state import SpecState
-from spec_graph.strategies._base import NodeSpec, SpeedBound, Strategy, StrategySettings
-from spec_graph.strategies.specreason import step_bound
+from spec_graph.judging.picker import MAX_OPTIONS
+from spec_graph.nodes.settings import CandidateSettings, SampledSettings
+from spec_graph.state import CandidatesState
+from spec_graph.strategies.base import StepLevelStrategy, StrategySettings
 
-__all__ = ["BestOfN", "BestOfNSettings", "BestOfNState"]
-
-_AFTER = ("draft", "correct", "answer")
+__all__ = ["BestOfN", "BestOfNSettings", "BestOfNState", "CandidatesState"]
 
 
-class BestOfNSettings(StrategySettings):
+class BestOfNSettings(CandidateSettings, SampledSettings, StrategySettings):
     """How many candidates per step and how they are sampled."""
 
     k: int = Field(default=2, ge=1, le=MAX_OPTIONS)
@@ -44,29 +37,14 @@ class BestOfNState(CandidatesState, total=False):
     """Best-of-n's channels: the shared ones plus the candidates of the current step."""
 
 
-class BestOfN(Strategy):
+class BestOfN(StepLevelStrategy):
     """k candidates per step; the target picks one or writes the step."""
 
     name = "best-of-n"
     summary = "draft writes k candidates per step; the target picks one or writes the step"
     Settings = BestOfNSettings
     State = BestOfNState
-    entries = ("draft", "correct")
-
-    @override
-    def nodes(self) -> dict[str, NodeSpec]:
-        return {
-            "draft": (nodes.draft_candidates, ("select", "correct")),
-            "select": (nodes.select_candidate, _AFTER),
-            "correct": (nodes.correct, _AFTER),
-            "answer": (nodes.answer, ()),
-        }
-
-    @override
-    def next_node(self, state: SpecState, ctx: SpecContext) -> str:
-        return "correct" if nodes.warming_up(state, ctx) else "draft"
-
-    @override
-    def bound(self, mode: Any, base: Any, draft_tok_s: float | None) -> SpeedBound | None:
-        """The step bound, with the draft's speed measured in this mode (k in one batch)."""
-        return step_bound(mode, base, mode.draft_tok_s)
+    check = "select"
+    draft_node = staticmethod(nodes.draft_candidates)
+    check_node = staticmethod(nodes.select_candidate)
+    draft_routes = ("select", "correct")

@@ -32,7 +32,7 @@ from typing_extensions import override
 from spec_graph import nodes
 from spec_graph.nodes import SpecContext
 from spec_graph.state import Candidate, SpecState
-from spec_graph.strategies._base import NodeSpec, SpeedBound, Strategy, StrategySettings
+from spec_graph.strategies.base import NodeSpec, Strategy, StrategySettings
 
 __all__ = ["HandOff", "HandOffSettings", "cue_in"]
 
@@ -123,23 +123,3 @@ class HandOff(Strategy):
             "by_cue": handoffs.count("cue"),
             "by_low_confidence": handoffs.count("low-confidence"),
         }
-
-    @override
-    def bound(self, mode: Any, base: Any, draft_tok_s: float | None) -> SpeedBound | None:
-        """Per question::
-
-            bound = (N_t / t) / (N_d / d + N_h / t)
-
-        ``N_t`` the baseline's target tokens, ``N_d`` this mode's draft tokens (discarded cue
-        steps included) at draft speed ``d``, ``N_h`` the target's span tokens at ``t``.
-        """
-        t, n_t = base.target_tok_s, base.mean_target_tokens
-        n_d, n_h = mode.mean_draft_tokens, mode.mean_target_tokens
-        if None in (n_t, n_d, n_h, draft_tok_s) or not t or not draft_tok_s:
-            return None
-        inputs = {"N_t": n_t, "N_d": n_d, "N_h": n_h, "d_tok_s": draft_tok_s, "t_tok_s": t}
-        return SpeedBound(
-            formula="(N_t/t) / (N_d/d + N_h/t)",
-            inputs=inputs,
-            bound=(n_t / t) / (n_d / draft_tok_s + n_h / t),
-        )

@@ -3,7 +3,7 @@
 The draft writes ``n`` chains of thought in one batch (temperature 0.6, each until it is done
 or ``max_chain_tokens``). The target sees the problem and the chains as options 1..n plus
 "n+1: all of the above are wrong" and names one with a single greedy token
-(`spec_graph.selection.OptionPicker`). Chosen: the chain is kept and the target writes the
+(`spec_graph.judging.picker.OptionPicker`). Chosen: the chain is kept and the target writes the
 final answer after it. All wrong (or no option number read): the target reasons from scratch
 itself, then answers.
 
@@ -24,16 +24,16 @@ from pydantic import Field
 from typing_extensions import override
 
 from spec_graph import nodes
+from spec_graph.judging.picker import MAX_OPTIONS
 from spec_graph.nodes import SpecContext
-from spec_graph.nodes.choices import ChainsState
-from spec_graph.selection import MAX_OPTIONS
-from spec_graph.state import SpecState
-from spec_graph.strategies._base import NodeSpec, SpeedBound, Strategy, StrategySettings
+from spec_graph.nodes.settings import ChainSettings, SampledSettings
+from spec_graph.state import ChainsState, DraftChain, SpecState
+from spec_graph.strategies.base import NodeSpec, Strategy, StrategySettings
 
-__all__ = ["SCoT", "SCoTSettings", "SCoTState"]
+__all__ = ["ChainsState", "DraftChain", "SCoT", "SCoTSettings", "SCoTState"]
 
 
-class SCoTSettings(StrategySettings):
+class SCoTSettings(ChainSettings, SampledSettings, StrategySettings):
     """How many chains, how they are sampled, how long each may be."""
 
     n: int | None = Field(default=None, ge=1, le=MAX_OPTIONS)
@@ -88,25 +88,3 @@ class SCoT(Strategy):
         found = dict(state.get("telemetry") or {})
         found.pop("draft_wall_s", None)
         return found
-
-    @override
-    def bound(self, mode: Any, base: Any, draft_tok_s: float | None) -> SpeedBound | None:
-        """Per question::
-
-            bound = T_t / (T_n + j + (1 - a) * T_t)
-
-        ``T_t`` the target's own chain (baseline target tokens / target speed), ``T_n`` the
-        measured wall time of the n batched drafts, ``j`` the selection call, ``a`` how often
-        a draft was chosen.
-        """
-        a, j, t_n = mode.acceptance_rate, mode.judge_s_per_call, mode.draft_s
-        if None in (a, j, t_n, base.mean_target_tokens) or not base.target_tok_s:
-            return None
-        t_t = base.mean_target_tokens / base.target_tok_s
-        inputs = {"a": a, "j_s": j, "T_n_s": t_n, "T_t_s": t_t}
-        return SpeedBound(
-            formula="T_t / (T_n + j + (1-a)*T_t)",
-            inputs=inputs,
-            bound=t_t / (t_n + j + (1 - a) * t_t),
-            best_case=t_t / (t_n + j),
-        )

@@ -46,10 +46,18 @@ def test_grade_rejects_an_unparsable_gold_answer():
 
 
 def test_mode_spec_parses_strategy_and_settings():
-    mode = ModeSpec.parse("specreason judge=inline threshold=5")
-    assert mode.name == "specreason judge=inline threshold=5"
+    mode = ModeSpec.parse("specreason judge_prompt=inline threshold=5")
+    assert mode.name == "specreason judge_prompt=inline threshold=5"
     config = mode.config(ReasoningConfig())
-    assert (config.strategy, config.judge, config.threshold) == ("specreason", "inline", 5)
+    settings = config.strategy_settings
+    assert (config.strategy, settings.judge_prompt, settings.threshold) == (
+        "specreason",
+        "inline",
+        5,
+    )
+    with pytest.warns(DeprecationWarning, match="judge_prompt"):  # the earlier name still works
+        old = ModeSpec.parse("specreason judge=inline").config(ReasoningConfig())
+    assert old.strategy_settings.judge_prompt == "inline"
 
 
 def test_mode_spec_takes_strategy_options_typed():

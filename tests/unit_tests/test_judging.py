@@ -113,7 +113,7 @@ async def test_target_judge_is_the_formulation_on_the_target(name):
 
 
 def test_target_judge_rejects_an_unknown_formulation():
-    with pytest.raises(UserError, match="unknown judge 'nope'"):
+    with pytest.raises(UserError, match="unknown judge formulation 'nope'"):
         TargetJudge("nope")  # type: ignore[arg-type]
 
 

@@ -93,15 +93,15 @@ DRAFT_TWICE = DraftTwice()
 def _registered():
     """Register ``draft-twice`` the way a user would, for this module's tests only.
 
-    The registry has no public way to forget a strategy; dropping it afterwards keeps other
-    test modules (and their error messages listing the known names) unaffected.
+    Dropping it afterwards (`unregister_strategy`) keeps other test modules (and their error
+    messages listing the known names) unaffected.
     """
-    from spec_graph.strategies import _REGISTRY
+    from spec_graph.strategies import unregister_strategy
 
     assert register_strategy(DRAFT_TWICE) is DRAFT_TWICE
     yield
-    _REGISTRY.pop(DRAFT_TWICE.name, None)
-    _REGISTRY.pop("registry-test-twin", None)
+    unregister_strategy(DRAFT_TWICE.name)
+    unregister_strategy("registry-test-twin")
 
 
 def fakes(draft_steps, target_steps=(), *, replies=()):
@@ -200,9 +200,10 @@ def test_with_overrides_sends_unknown_keys_to_the_strategy_options():
     assert config.strategy == "scot"
     assert config.options == {"n": 3}
     assert get_strategy("scot").options(config).n == 3
-    again = config.with_overrides(threshold=5, max_chain_tokens=99)
-    assert again.threshold == 5
+    again = config.with_overrides(max_chain_tokens=99)
     assert again.options == {"n": 3, "max_chain_tokens": 99}  # same strategy: options merge
+    with pytest.raises(UserError, match="threshold"):  # SpecReason's setting, not SCoT's
+        config.with_overrides(threshold=5)
     other = again.with_overrides(strategy="best-of-n", k=4)
     assert other.options == {"k": 4}  # another strategy: its own defaults
     merged = config.with_overrides(options={"temperature": 0.2}, n=2)

@@ -38,8 +38,9 @@ def test_tuned_reasoning_has_the_strategy_its_options_and_the_measured_sampling(
     base = ReasoningConfig(draft_sampling=GREEDY, target_sampling=GREEDY)
     section = tuned_reasoning("specreason gate_logprob=-0.5 threshold=9", base)
     assert section["strategy"] == "specreason"
-    assert section["options"] == {"gate_logprob": -0.5}
-    assert section["threshold"] == 9.0
+    # threshold is SpecReason's own setting now: it travels with the strategy's options
+    assert section["options"] == {"gate_logprob": -0.5, "threshold": 9.0}
+    assert "threshold" not in section
     assert section["draft_sampling"]["temperature"] == 0.0
     assert "token_budget" not in section  # budgets stay the user's own
 
@@ -58,32 +59,35 @@ def test_round_trip_settings_read_the_choice(settings_path: Path):
     settings = SpecGraphSettings()
     assert settings.profile == "tiny"
     assert settings.reasoning.strategy == "specreason"
-    assert settings.reasoning.options == {"gate_logprob": -0.5}
-    assert settings.reasoning.threshold == 9.0
+    assert settings.reasoning.options == {"gate_logprob": -0.5, "threshold": 9.0}
+    assert settings.reasoning.strategy_settings.threshold == 9.0
     assert settings.reasoning.draft_sampling.temperature == 0.0
 
 
 def test_env_vars_and_code_beat_the_file(settings_path: Path, monkeypatch: pytest.MonkeyPatch):
     write_settings_file(settings_path, _frontier(), ReasoningConfig())
     monkeypatch.setenv("SPEC_GRAPH_REASONING__THRESHOLD", "6")
-    assert SpecGraphSettings().reasoning.threshold == 6.0
-    assert SpecGraphSettings().reasoning.options == {"gate_logprob": -0.5}
-    # another strategy from the environment does not inherit the file's options
+    assert SpecGraphSettings().reasoning.strategy_settings.threshold == 6.0
+    assert SpecGraphSettings().reasoning.options == {"gate_logprob": -0.5, "threshold": 6.0}
+    # SpecReason's threshold with another strategy is an error, not silently ignored
     monkeypatch.setenv("SPEC_GRAPH_REASONING__STRATEGY", "handoff")
+    with pytest.raises(ValueError, match="threshold"):
+        SpecGraphSettings()
+    monkeypatch.delenv("SPEC_GRAPH_REASONING__THRESHOLD")
+    # another strategy from the environment does not inherit the file's options
     assert SpecGraphSettings().reasoning.strategy == "handoff"
     assert SpecGraphSettings().reasoning.options == {}
     # a reasoning given in code replaces the file's as a whole
     code = SpecGraphSettings(reasoning=ReasoningConfig(strategy="scot"))
     assert code.reasoning.strategy == "scot"
-    assert code.reasoning.threshold == ReasoningConfig().threshold
+    assert "threshold" not in code.reasoning.options
 
 
 def test_chat_model_starts_from_the_tuned_settings_with_its_chat_caps(settings_path: Path):
     write_settings_file(settings_path, _frontier(), ReasoningConfig())
     model = SpeculativeReasoningChatModel(embedded_profile="tiny")
     assert model.reasoning.strategy == "specreason"
-    assert model.reasoning.options == {"gate_logprob": -0.5}
-    assert model.reasoning.threshold == 9.0
+    assert model.reasoning.options == {"gate_logprob": -0.5, "threshold": 9.0}
     assert model.reasoning.token_budget == 1024  # the chat cap: the file says nothing of it
 
 
@@ -141,9 +145,10 @@ def test_any_spelling_of_the_env_strategy_drops_the_files_options(
 
 def test_untuned_settings_ignore_the_file(settings_path: Path):
     write_settings_file(settings_path, _frontier(), ReasoningConfig())
-    assert SpecGraphSettings().reasoning.threshold == 9.0
+    assert SpecGraphSettings().reasoning.strategy_settings.threshold == 9.0
     assert SpecGraphSettings.untuned().reasoning == ReasoningConfig()
-    assert SpecGraphSettings().reasoning.threshold == 9.0  # only that call skipped the file
+    # only that call skipped the file
+    assert SpecGraphSettings().reasoning.strategy_settings.threshold == 9.0
 
 
 def test_bench_defaults_include_the_tuned_mode(settings_path: Path):
