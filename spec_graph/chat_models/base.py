@@ -36,6 +36,7 @@ from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.tools import BaseTool
 from pydantic import ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
+from spec_graph._slots import Slots
 from spec_graph._sync import run_sync
 from spec_graph.backends import backend_for
 from spec_graph.chat_models._deprecation import warn_at_caller
@@ -124,7 +125,8 @@ class SpeculativeReasoningChatModel(BaseChatModel):
     stop: list[str] | None = Field(default=None, alias="stop_sequences")
     """Stop sequences of the reply."""
     max_concurrency: int = Field(default=4, ge=1)
-    """Default bound on concurrent requests in ``batch``/``abatch``."""
+    """Most runs of this model at once (``batch``, concurrent ``ainvoke``/``astream`` alike);
+    the rest wait their turn, so 200 callers do not each get 1/200 of the servers."""
     reasoner: Any = Field(default=None, exclude=True)
     """A prebuilt `SpeculativeReasoner` (e.g. with your own graph); overrides the endpoints."""
 
@@ -167,6 +169,7 @@ class SpeculativeReasoningChatModel(BaseChatModel):
         return value
 
     _built: SpeculativeReasoner | None = PrivateAttr(default=None)
+    _run_slots: Slots | None = PrivateAttr(default=None)
     _build_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     # -- identity ----------------------------------------------------------------------------
@@ -231,6 +234,12 @@ class SpeculativeReasoningChatModel(BaseChatModel):
         return params
 
     # -- models ------------------------------------------------------------------------------
+
+    def _slots(self) -> Slots:
+        with self._build_lock:
+            if self._run_slots is None or self._run_slots.limit != self.max_concurrency:
+                self._run_slots = Slots(self.max_concurrency)
+            return self._run_slots
 
     def _reasoner(self) -> SpeculativeReasoner:
         """The given reasoner, or one over the endpoints / embedded models (built once)."""
@@ -312,8 +321,13 @@ class SpeculativeReasoningChatModel(BaseChatModel):
             caller=self._llm_type,
         )
         mapper = ChunkMapper(model_name)
-        async with aclosing(run_reply(self._reasoner(), wire, call)) as events:
-            async for event in events:  # closing early stops the servers' work
+        # At most max_concurrency runs of this model at once; closing early stops the
+        # servers' work.
+        async with (
+            self._slots().taken(),
+            aclosing(run_reply(self._reasoner(), wire, call)) as events,
+        ):
+            async for event in events:
                 yield mapper.chunk(event)
 
     # -- batch, tools, structured output -----------------------------------------------------
