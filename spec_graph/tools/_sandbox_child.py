@@ -39,6 +39,11 @@ import os
 import resource
 import signal
 import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+    from types import FrameType
 
 RESULT_MARKER = "\n\x1esandbox-result\x1e"
 USER_FILENAME = "<sandbox>"
@@ -141,7 +146,7 @@ _FILESYSTEM_EVENTS = frozenset(
 )
 _LIMIT_EVENTS = frozenset({"resource.setrlimit", "resource.prlimit"})
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
-_IMPORTLIB_DIR = os.path.dirname(__import__("importlib").__file__) + os.sep
+_IMPORTLIB_DIR = os.path.dirname(str(__import__("importlib").__file__)) + os.sep
 
 
 class SandboxRefusal(PermissionError):
@@ -160,7 +165,7 @@ def _is_user(filename: str) -> bool:
     return filename.startswith("<") and not filename.startswith("<frozen")
 
 
-def _importer_is_user(frame) -> bool:
+def _importer_is_user(frame: FrameType | None) -> bool:
     """Whether the code that asked for an import is the user's (not a library's)."""
     while frame is not None:
         filename = frame.f_code.co_filename
@@ -170,7 +175,7 @@ def _importer_is_user(frame) -> bool:
     return False
 
 
-def _importing(frame) -> bool:
+def _importing(frame: FrameType | None) -> bool:
     """Whether a module is being imported somewhere up the stack."""
     while frame is not None:
         if frame.f_code.co_filename.startswith("<frozen importlib._bootstrap"):
@@ -184,7 +189,7 @@ def _refuse_import(name: str) -> None:
         raise SandboxImportRefusal(f"sandbox: import of {name!r} is not allowed", name=name)
 
 
-def _audit(event: str, args: tuple) -> None:
+def _audit(event: str, args: tuple[Any, ...]) -> None:
     """Refuse the operations the sandbox does not allow (see the module docstring)."""
     if event == "import":
         _refuse_import(args[0])
@@ -211,7 +216,7 @@ class _DenyFinder:
     """Refuses denied imports that bypass the ``import`` audit event (`importlib.import_module`)."""
 
     @staticmethod
-    def find_spec(name, path=None, target=None):
+    def find_spec(name: str, path: Sequence[str] | None = None, target: object = None) -> None:
         _refuse_import(name)
         return None
 
@@ -262,11 +267,12 @@ def _marker(dropped: int) -> str:
 def _refusal(error: BaseException) -> BaseException | None:
     """The sandbox refusal that caused ``error``, if any (a library may have wrapped it)."""
     seen = set()
-    while error is not None and id(error) not in seen:
-        if isinstance(error, (SandboxRefusal, SandboxImportRefusal)):
-            return error
-        seen.add(id(error))
-        error = error.__cause__ or error.__context__
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, (SandboxRefusal, SandboxImportRefusal)):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
     return None
 
 
@@ -307,7 +313,9 @@ def _run(code: str, capture: _Capture) -> None:
     tree = ast.parse(code, USER_FILENAME, "exec")
     last = None
     if tree.body and isinstance(tree.body[-1], ast.Expr):
-        last = ast.Expression(tree.body.pop().value)
+        final = tree.body.pop()
+        assert isinstance(final, ast.Expr)
+        last = ast.Expression(final.value)
     namespace = {"__name__": "__main__", "__builtins__": __builtins__}
     exec(compile(tree, USER_FILENAME, "exec"), namespace)
     if last is not None:
@@ -316,7 +324,7 @@ def _run(code: str, capture: _Capture) -> None:
             capture.write(repr(value) + "\n")
 
 
-def _add_sites(directories) -> None:
+def _add_sites(directories: Iterable[str] | None) -> None:
     """Put the parent's site-packages on ``sys.path`` (the sandbox starts with ``-S``)."""
     if not directories:
         return
@@ -340,9 +348,9 @@ def main() -> None:
     code = sys.stdin.read()
     out = sys.stdout
     capture = _Capture(int(config["max_output_chars"]))
-    result = {"error": None, "timed_out": False, "memory": False}
+    result: dict[str, str | bool | None] = {"error": None, "timed_out": False, "memory": False}
 
-    def on_alarm(signum, frame):
+    def on_alarm(signum: int, frame: FrameType | None) -> None:
         raise SandboxTimeout
 
     signal.signal(signal.SIGALRM, on_alarm)
