@@ -228,10 +228,11 @@ def _spawn(
 
 def _wait_for_eof(fd: int, limit_s: float) -> None:
     deadline = time.monotonic() + limit_s
+    poller = select.poll()  # not select(): the fd may be above FD_SETSIZE in a busy process
+    poller.register(fd, select.POLLIN)
     try:
         while (left := deadline - time.monotonic()) > 0:
-            ready, _, _ = select.select([fd], [], [], left)
-            if ready and not os.read(fd, 4096):
+            if poller.poll(left * 1000) and not os.read(fd, 4096):
                 return
     finally:
         os.close(fd)
