@@ -1,5 +1,7 @@
 """``spec-graph bench``: modes side by side on the same questions, servers and run.
 
+- `datasets`: the question sets bundled in ``spec_graph/data/``, found by name
+  (``--data gsm8k-dev``), or any JSONL path.
 - `records`: one `QuestionRecord` per (question, mode), appended to a raw JSONL (resume).
 - `runner`: runs the modes interleaved per question, or at several concurrency levels.
 - `grading`: math-verify against the gold answer (needs the ``bench`` extra).
