@@ -8,7 +8,7 @@ For each question of a tuning slice of the dev set, the draft writes a whole cha
 - ``final``: the draft chain's final answer is correct (math-verify); a chain that ends wrong
   contains at least one bad step (the label our first judge study used; docs/judges.md).
 
-Then the target judges every step with every formulation in `spec_graph.judges`, on the same
+Then the target judges every step with every formulation in `spec_graph.judging.formulations`, on the same
 servers, and we report per formulation and label: AUROC of the score with a 95% interval
 (resampling questions), the judge's mean prompt tokens (new and from the prefix cache) and
 seconds per call, AUROC gain per second, and acceptance/precision over thresholds.
@@ -57,8 +57,8 @@ from spec_graph.backends import GenerateRequest, ModelBackend, ScoreRequest, bac
 from spec_graph.bench.datasets import bundled_dataset
 from spec_graph.bench.grading import grade
 from spec_graph.bench.stats import auroc, auroc_interval
-from spec_graph.judges import JUDGES
 from spec_graph.judging import ArithmeticJudge
+from spec_graph.judging.formulations import JUDGES
 from spec_graph.nodes import extract_boxed
 from spec_graph.prompts import chain_prefix, problem_messages
 

@@ -30,7 +30,7 @@ from langgraph.types import Command
 
 from spec_graph import ReasoningConfig, Retrieve, SpeculativeReasoner, build_graph
 from spec_graph.backends import GenerateRequest, ScoreRequest
-from spec_graph.judges import JUDGES
+from spec_graph.judging.formulations import JUDGES
 from spec_graph.prompts import chain_prefix, problem_messages
 from spec_graph.retrieval import BM25Retriever
 from spec_graph.testing import ScriptedFakeBackend

@@ -12,9 +12,9 @@ from spec_graph.backends import (
     backend_for,
 )
 from spec_graph.config import EndpointConfig
-from spec_graph.judges import JUDGES
+from spec_graph.judging.digits import score_from_logprobs
+from spec_graph.judging.formulations import JUDGES
 from spec_graph.prompts import problem_messages
-from spec_graph.scoring import score_from_logprobs
 
 GREEDY = SamplingConfig(temperature=0.0)
 QUESTION = "Tom has 3 apples and buys 5 more. How many apples does he have?"

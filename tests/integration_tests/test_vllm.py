@@ -12,9 +12,9 @@ from vllm_server import vllm_endpoint  # noqa: F401  (session fixture)
 
 from spec_graph import EndpointConfig, SamplingConfig, SpeculativeReasoner
 from spec_graph.backends import GenerateRequest, OpenAICompatibleBackend, ScoreRequest
-from spec_graph.judges import JUDGES
+from spec_graph.judging.digits import score_from_logprobs
+from spec_graph.judging.formulations import JUDGES
 from spec_graph.prompts import problem_messages
-from spec_graph.scoring import score_from_logprobs
 
 pytestmark = pytest.mark.vllm
 

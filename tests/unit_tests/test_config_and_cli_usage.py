@@ -7,7 +7,7 @@ from pydantic import SecretStr, ValidationError
 
 from spec_graph import EndpointConfig, ReasoningConfig, SpecGraphSettings
 from spec_graph.cli import run
-from spec_graph.scoring import score_from_logprobs
+from spec_graph.judging.digits import score_from_logprobs
 
 
 def test_api_key_never_in_repr_or_dump_json():

@@ -14,7 +14,7 @@ from spec_graph import (
     get_strategy,
     strategy_names,
 )
-from spec_graph.judges import JUDGES
+from spec_graph.judging.formulations import JUDGES
 from spec_graph.prompts import JUDGE_INSTRUCTION
 from spec_graph.testing import ScriptedFakeBackend
 

@@ -8,7 +8,7 @@ import pytest
 
 from spec_graph.backends.base import NextToken
 from spec_graph.backends.openai.wire import prompt_logprobs
-from spec_graph.judges import INLINE_CHECK, JUDGES, likelihood_score, yes_no_score
+from spec_graph.judging.formulations import INLINE_CHECK, JUDGES, likelihood_score, yes_no_score
 from spec_graph.prompts import problem_messages
 
 

@@ -13,7 +13,6 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import Field, ValidationError
 
 from spec_graph import ReasoningConfig, SpeculativeReasoner, UserError
-from spec_graph.judges import JUDGES, StepView
 from spec_graph.judging import (
     AllOf,
     AnyOf,
@@ -25,6 +24,8 @@ from spec_graph.judging import (
     Verdict,
     Weighted,
 )
+from spec_graph.judging.formulations import JUDGES
+from spec_graph.judging.view import StepView
 from spec_graph.nodes import SpecContext
 from spec_graph.testing import ScriptedFakeBackend
 from spec_graph.usage import Usage

@@ -58,7 +58,12 @@ def _configuration_rows() -> list[list[str]]:
 
 
 def test_configuration_table_names_real_settings_and_flags():
-    fields = set(ReasoningConfig.model_fields)
+    from spec_graph.strategies import SpecReasonSettings
+
+    # SpecReason's own settings (threshold, judge_prompt, ...) are set the same way; `judge`
+    # and `tools` are the deprecated names of judge_prompt and tool_schemas (still working)
+    fields = set(ReasoningConfig.model_fields) | set(SpecReasonSettings.model_fields)
+    fields |= {"judge", "tools"}
     every_flag = set().union(*(_flags(c) for c in ("ask", "bench", "tune")))
     for setting, _default, flags, _env, _meaning in _configuration_rows():
         for name in re.findall(r"`(\w+)`", setting):

@@ -14,7 +14,7 @@ from langgraph.types import Command
 
 from spec_graph import ReasoningConfig, SamplingConfig, SpeculativeReasoner, Step, build_graph
 from spec_graph.backends import BackendCapabilities
-from spec_graph.selection import REPLY_PREFIX
+from spec_graph.judging.picker import REPLY_PREFIX
 from spec_graph.testing import ScriptedFakeBackend
 
 ANSWER_LEAD = "The final answer is \\boxed{"
