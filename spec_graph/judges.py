@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import warnings
 
-from spec_graph.config import JudgeName
 from spec_graph.judging.formulations import (
     ANSWER_PREFIX,
     INLINE_CHECK,
@@ -22,6 +21,7 @@ from spec_graph.judging.formulations import (
     yes_no_score,
 )
 from spec_graph.judging.view import StepView
+from spec_graph.reasoning import JudgeName
 
 warnings.warn(
     "spec_graph.judges is deprecated: import from spec_graph.judging.formulations "

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from spec_graph.config import ScoreMethod
 from spec_graph.errors import UserError
 from spec_graph.judging.formulations import check_formulation
 from spec_graph.judging.view import StepView
+from spec_graph.reasoning import ScoreMethod
 from spec_graph.usage import Usage
 
 if TYPE_CHECKING:

@@ -6,11 +6,11 @@ it sits above both the judges and the combination it assembles.
 
 from __future__ import annotations
 
-from spec_graph.config import ReasoningConfig
 from spec_graph.judging.arithmetic import ArithmeticJudge
 from spec_graph.judging.combine import AllOf
 from spec_graph.judging.contract import JudgeSettings, StepScorer, judge_settings
 from spec_graph.judging.target import TargetJudge
+from spec_graph.reasoning import ReasoningConfig
 
 __all__ = ["default_judge"]
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 from pydantic import BaseModel, ConfigDict
 
-from spec_graph.config import ScoreMethod
+from spec_graph.reasoning import ScoreMethod
 
 __all__ = ["JudgeScore", "score_from_logprobs"]
 

@@ -39,11 +39,11 @@ from dataclasses import dataclass
 from typing import Literal
 
 from spec_graph.backends.base import NextToken, ScoreRequest
-from spec_graph.config import ScoreMethod
 from spec_graph.errors import UserError
 from spec_graph.judging.digits import JudgeScore, score_from_logprobs
 from spec_graph.judging.view import StepView
 from spec_graph.prompts import JUDGE_INSTRUCTION, ChatMessage, chain_prefix, sanitize_step
+from spec_graph.reasoning import ScoreMethod
 from spec_graph.registry import Registry
 
 __all__ = [

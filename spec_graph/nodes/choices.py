@@ -21,7 +21,6 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command
 
 from spec_graph.backends.base import GenerateRequest, Generation
-from spec_graph.config import SamplingConfig
 from spec_graph.judging.picker import MAX_OPTIONS, OptionPicker, Selection
 from spec_graph.judging.view import OptionsView
 from spec_graph.nodes.context import SpecContext, conversation, step_texts
@@ -32,6 +31,7 @@ from spec_graph.nodes.settings import (
     sampling_temperature,
 )
 from spec_graph.nodes.steps import step_request
+from spec_graph.reasoning import SamplingConfig
 from spec_graph.state import Candidate, CandidatesState, ChainsState, DraftChain, Step
 from spec_graph.usage import Usage
 

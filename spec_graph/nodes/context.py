@@ -12,9 +12,9 @@ from langchain_core.tools import BaseTool
 from pydantic import BaseModel
 
 from spec_graph.backends.base import Generation, ModelBackend
-from spec_graph.config import STRATEGIES, ReasoningConfig
 from spec_graph.judging.contract import JudgeSettings, StepScorer, judge_settings
 from spec_graph.prompts import ChatMessage, problem_messages, with_context, with_system_note
+from spec_graph.reasoning import STRATEGIES, ReasoningConfig
 from spec_graph.state import NodeRole, SpecState, StopReason
 from spec_graph.tools.executor import ToolLimits
 from spec_graph.tools.protocol import tool_instructions

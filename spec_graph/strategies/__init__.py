@@ -13,8 +13,8 @@ from __future__ import annotations
 import warnings
 from typing import Any, cast
 
-from spec_graph.config import STRATEGIES
 from spec_graph.errors import UserError
+from spec_graph.reasoning import STRATEGIES
 from spec_graph.strategies.base import NodeSpec, StepLevelStrategy, Strategy, StrategySettings
 from spec_graph.strategies.baselines import DraftOnly, TargetOnly
 from spec_graph.strategies.best_of_n import BestOfN, BestOfNSettings

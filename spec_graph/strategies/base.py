@@ -32,7 +32,7 @@ from spec_graph.nodes import SpecContext, run_tools, start_condition
 from spec_graph.state import SpecState
 
 if TYPE_CHECKING:
-    from spec_graph.config import ReasoningConfig
+    from spec_graph.reasoning import ReasoningConfig
 
 __all__ = ["NodeSpec", "StepLevelStrategy", "Strategy", "StrategySettings", "built_for"]
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import spec_graph.config
+import spec_graph.reasoning
 from spec_graph import ReasoningConfig, SpeculativeReasoner, UserError, get_strategy
 from spec_graph.strategies import SCoTSettings, SpecReasonSettings
 from spec_graph.testing import ScriptedFakeBackend
