@@ -39,7 +39,7 @@ def _group(record: QuestionRecord) -> tuple[str, bool] | None:
     if spec.strategy != "specreason":
         return None
     config = spec.config(ReasoningConfig())
-    return config.judge, config.options.get("gate_logprob") is not None
+    return config.strategy_settings.judge_prompt, config.options.get("gate_logprob") is not None
 
 
 def rows(records: list[QuestionRecord]) -> list[dict[str, object]]:

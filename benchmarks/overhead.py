@@ -48,7 +48,8 @@ def _fakes(steps: int) -> tuple[ScriptedFakeBackend, ScriptedFakeBackend]:
 async def bare_loop(steps: int, config: ReasoningConfig) -> float:
     """The same calls as the graph's specreason path, in a plain loop; seconds."""
     draft, target = _fakes(steps)
-    judge = JUDGES[config.judge]
+    settings = config.strategy_settings  # SpecReason's: judge_prompt, score_method, threshold
+    judge = JUDGES[settings.judge_prompt]
     messages = problem_messages("What is 1 + 0?")
     kept: list[str] = []
     started = time.perf_counter()
@@ -62,9 +63,9 @@ async def bare_loop(steps: int, config: ReasoningConfig) -> float:
         token = await target.next_token(
             ScoreRequest(messages=request, prefix=reply, top_logprobs=10)
         )
-        verdict = judge.score(token, config.score_method, generation.text)
+        verdict = judge.score(token, settings.score_method, generation.text)
         assert verdict.score is not None
-        assert verdict.score >= config.threshold
+        assert verdict.score >= settings.threshold
         kept.append(generation.text.strip())
         if "\\boxed{" in generation.text:
             break

@@ -76,7 +76,7 @@ class SpecContext:
     """Pipelining: early drafts in flight, keyed by the chain they continue (one run's)."""
     judge: StepScorer | None = None
     """A custom judge object (`spec_graph.judging`: a reward model, an LLM judge, the
-    calculator, combinations); None: ``TargetJudge(config.judge)``, the target's logprobs."""
+    calculator, combinations); None: ``TargetJudge(ctx.judging.judge_prompt)``, the target's logprobs."""
     tools: Mapping[str, BaseTool] = field(default_factory=dict)
     """Tools a step may call (by name; `spec_graph.tools.tools_by_name`); empty: none."""
     tool_limits: ToolLimits = field(default_factory=ToolLimits)

@@ -26,7 +26,7 @@ async def test_specreason_run_returns_judged_steps_and_an_answer(tiny, greedy_co
         assert step.score is None or 0 <= step.score <= 9
         if step.source == "draft":
             assert step.score is not None
-            assert step.score >= greedy_config.threshold
+            assert step.score >= greedy_config.strategy_settings.threshold
         else:
             assert step.rejected_draft is not None
     assert result.answer

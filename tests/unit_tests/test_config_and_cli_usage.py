@@ -29,7 +29,7 @@ def test_settings_from_env(monkeypatch):
     monkeypatch.setenv("SPEC_GRAPH_REASONING__THRESHOLD", "8.5")
     settings = SpecGraphSettings()
     assert settings.profile == "tiny"
-    assert settings.reasoning.threshold == 8.5
+    assert settings.reasoning.strategy_settings.threshold == 8.5  # SpecReason's own setting
     target = settings.endpoint("target")
     assert target is not None
     assert target.model == "Qwen/QwQ-32B"
