@@ -237,7 +237,7 @@ def hooked(
         async def innermost(s: Any) -> Any:
             return await call_node(node, s, runtime)
 
-        call = innermost
+        call: Callable[[Any], Awaitable[Any]] = innermost
         for wrap in reversed(around):
             call = _wrapped(wrap, call, runtime)
         update, goto = _split(await call(state))
@@ -284,7 +284,7 @@ def with_model(node: NodeFn, name: str, model: BaseChatModel) -> NodeFn:
     backend = LangChainBackend(model)
 
     async def run(state: Any, runtime: Runtime[SpecContext]) -> Any:
-        ctx = dataclasses.replace(runtime.context, **{role: backend})
+        ctx = dataclasses.replace(runtime.context, **{role: backend})  # type: ignore[arg-type]
         return await call_node(node, state, runtime.override(context=ctx))
 
     run.__name__ = f"{name}_with_{backend.model_name}"

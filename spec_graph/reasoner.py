@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Sequence
-from typing import Any
+from typing import Any, cast
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph.state import CompiledStateGraph
@@ -134,14 +134,14 @@ class SpeculativeReasoner:
         try:
             async for mode, chunk in graph.astream(
                 graph_input,
-                config=run_config,  # type: ignore[arg-type]
+                config=run_config,
                 context=context,
                 stream_mode=["updates", "values"],
             ):
                 if mode == "values":
-                    final = chunk
+                    final = cast("dict[str, Any]", chunk)
                     continue
-                for node, update in chunk.items():
+                for node, update in cast("dict[str, Any]", chunk).items():
                     last_node = node
                     for step in (update or {}).get("steps", []):
                         yield step
@@ -223,5 +223,5 @@ def _graph_input(question: str, messages: Sequence[ChatMessage] | None) -> SpecS
 def _last_user_text(messages: Sequence[ChatMessage]) -> str:
     for message in reversed(messages):
         if message["role"] == "user":
-            return message["content"]
+            return str(message["content"])
     return ""

@@ -152,7 +152,7 @@ class _Transient(Exception):
         """Seconds to wait before attempt ``attempt + 1``."""
         if self.retry_after is not None:
             return self.retry_after
-        return min(_MAX_BACKOFF_S, 0.5 * 2**attempt)
+        return float(min(_MAX_BACKOFF_S, 0.5 * 2**attempt))
 
 
 def _retry_after(error: openai.APIStatusError) -> float | None:
