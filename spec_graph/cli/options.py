@@ -81,7 +81,8 @@ def endpoint_config(
     try:
         return EndpointConfig.model_validate(values)
     except ValueError as e:
-        raise UserError(f"invalid --{role}-url: {e.errors()[0]['msg']}") from e  # type: ignore[attr-defined]
+        problem = str(e.errors()[0]["msg"]).removeprefix("Value error, ")  # type: ignore[attr-defined]
+        raise UserError(f"invalid --{role}-url: {problem}") from e
 
 
 def role_settings(
