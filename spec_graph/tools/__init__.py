@@ -17,7 +17,8 @@ from spec_graph.tools.protocol import (
     parse_tool_calls,
     tool_instructions,
 )
-from spec_graph.tools.sandbox import SandboxResult, python_sandbox, run_python
+from spec_graph.tools.python_tool import python_sandbox
+from spec_graph.tools.sandbox import SandboxResult, run_python
 
 __all__ = [
     "SandboxResult",

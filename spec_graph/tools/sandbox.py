@@ -3,7 +3,7 @@
 The code is written by a model (or by whoever injected text into its context), so it is
 treated as hostile. Two layers, on purpose:
 
-1. **The boundary: a bubblewrap sandbox** (`spec_graph.tools._bwrap`), enforced by the kernel,
+1. **The boundary: a bubblewrap sandbox** (`spec_graph.tools.bwrap`), enforced by the kernel,
    that nothing inside can switch off. The child interpreter runs in new user, PID, network,
    IPC, UTS and cgroup namespaces as uid 65534 with no capabilities and no further user
    namespaces; it sees an empty read-only root into which only ``/usr``, the dynamic-linker
@@ -19,7 +19,7 @@ treated as hostile. Two layers, on purpose:
    On a timeout the parent SIGKILLs bwrap; ``--die-with-parent`` then kills the PID
    namespace's init, and with it every process in the namespace, ``setsid()`` or not.
    The run returns only once the namespace is gone (a ``--sync-fd`` pipe closes then).
-2. **A courtesy layer inside** (`spec_graph.tools._sandbox_child`): rlimits (CPU seconds,
+2. **A courtesy layer inside** (`spec_graph.tools.sandbox_child`): rlimits (CPU seconds,
    address space, file size 0, no core dumps, no processes), a wall-clock timer and an
    audit hook that refuses network, processes, file writes and a denylist of imports with a
    one-line message that names what was refused, so an honest mistake reads well. It is
@@ -66,11 +66,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from langchain_core.tools import BaseTool, tool
 from pydantic import BaseModel, ConfigDict, Field
 
 from spec_graph.errors import UserError
-from spec_graph.tools import _bwrap
+from spec_graph.tools import bwrap
 from spec_graph.tools._text import truncate
 
 __all__ = [
@@ -78,14 +77,13 @@ __all__ = [
     "RESULT_MARKER",
     "WEAK_SANDBOX_ENV",
     "SandboxResult",
-    "python_sandbox",
     "run_python",
 ]
 
 MAX_CODE_CHARS = 100_000
-_CHILD = Path(__file__).with_name("_sandbox_child.py")
+_CHILD = Path(__file__).with_name("sandbox_child.py")
 RESULT_MARKER = "\n\x1esandbox-result\x1e"
-"""Precedes the child's result record (the same constant as in `_sandbox_child`, which is
+"""Precedes the child's result record (the same constant as in `sandbox_child`, which is
 not imported here: it needs POSIX-only modules)."""
 _GRACE_S = 2.0
 """Wall seconds past ``timeout_s`` before the parent kills a child that ignored its timer."""
@@ -278,8 +276,8 @@ def run_python(
         return result(error="sandbox: needs a POSIX system (rlimits, signals)")
     weak = allow_weak_sandbox if allow_weak_sandbox is not None else _weak_allowed_by_environment()
     try:
-        binary: str | None = _bwrap.probe(str(_CHILD), _environment("/tmp"))
-    except _bwrap.BwrapUnavailable as why:
+        binary: str | None = bwrap.probe(str(_CHILD), _environment("/tmp"))
+    except bwrap.BwrapUnavailable as why:
         if not weak:
             return result(
                 error=f"sandbox: refused: no isolation available: {why}; "
@@ -294,9 +292,9 @@ def run_python(
     }
     wait_s = timeout_s + _GRACE_S
     if binary is not None:
-        config["sites"] = _bwrap.python_paths()[2]
-        seccomp = _bwrap.seccomp_pipe()
-        argv = _bwrap.command(binary, json.dumps(config), str(_CHILD), seccomp_fd=seccomp)
+        config["sites"] = bwrap.python_paths()[2]
+        seccomp = bwrap.seccomp_pipe()
+        argv = bwrap.command(binary, json.dumps(config), str(_CHILD), seccomp_fd=seccomp)
         try:
             fds = [] if seccomp is None else [seccomp]
             run = _spawn(argv, "/", code, wait_s, fds, sync=True)
@@ -383,31 +381,3 @@ def _parse_record(text: str) -> tuple[str, str | None, bool, bool] | None:
     if not isinstance(timed_out, bool) or not isinstance(memory, bool):
         return None
     return output, None if error is None else _one_line(error), timed_out, memory
-
-
-class PythonSandboxInput(BaseModel):
-    """The sandbox's one argument."""
-
-    code: str = Field(
-        description="Python code to run; print what you need, or end with an expression."
-    )
-
-
-_DESCRIPTION = (
-    "Run a short Python program (math, fractions, itertools; numpy and sympy when installed) "
-    "and return what it prints; the value of a final expression is printed as well. "
-    "It runs in an isolated, throwaway sandbox: no network, none of the host's files "
-    "(only the Python installation, read-only), no environment variables of the host, "
-    "no other processes and no new ones, no file writes; 5 seconds and 256 MB. "
-    "If the host cannot isolate it, the call is refused."
-)
-
-
-@tool("python_sandbox", args_schema=PythonSandboxInput, description=_DESCRIPTION)
-def _python_sandbox(code: str) -> str:
-    """Run ``code`` with `run_python`'s defaults; the output and any error, as one text."""
-    return run_python(code).text
-
-
-python_sandbox: BaseTool = _python_sandbox
-"""`run_python` as a LangChain tool (name ``python_sandbox``, one argument ``code``)."""

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from spec_graph._slots import Slots
+from spec_graph.slots import Slots
 
 
 async def _most_at_once(slots: Slots, tasks: int) -> int:

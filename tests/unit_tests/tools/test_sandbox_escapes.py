@@ -30,12 +30,12 @@ from pathlib import Path
 import psutil
 import pytest
 
-from spec_graph.tools import _bwrap, run_python, sandbox
+from spec_graph.tools import bwrap, run_python, sandbox
 
 try:
-    _bwrap.probe(str(_bwrap.child_script_path()), sandbox._environment("/tmp"))
+    bwrap.probe(str(bwrap.child_script_path()), sandbox._environment("/tmp"))
     _UNAVAILABLE = ""
-except _bwrap.BwrapUnavailable as why:
+except bwrap.BwrapUnavailable as why:
     _UNAVAILABLE = str(why)
 
 pytestmark = pytest.mark.skipif(bool(_UNAVAILABLE), reason=f"no isolation: {_UNAVAILABLE}")
@@ -262,7 +262,7 @@ def test_setsid_grandchild_dies_with_the_namespace_even_without_seccomp(
 ):
     """The second layer: with fork allowed, a grandchild in its own session still dies,
     because killing bwrap kills the PID namespace's init and so the whole namespace."""
-    monkeypatch.setattr(_bwrap, "seccomp_pipe", lambda: None)
+    monkeypatch.setattr(bwrap, "seccomp_pipe", lambda: None)
     marker = f"grandchild-{uuid.uuid4().hex}"
     seen: list[int] = []
     done = threading.Event()
@@ -293,7 +293,7 @@ def test_setsid_grandchild_dies_with_the_namespace_even_without_seccomp(
 def test_host_files_are_not_there(tmp_path: Path):
     canary = tmp_path / "canary.txt"
     canary.write_text("host secret")
-    project = Path(__file__).resolve().parents[2]
+    project = Path(__file__).resolve().parents[3]
     code = BYPASS_GLOBALS + (
         "import os\n"
         "def probe(path):\n"
@@ -353,7 +353,7 @@ def test_bound_directories_are_read_only():
         "stdlib = os.path.dirname(os.__file__)\n"
         f"name = {'sg-probe-' + uuid.uuid4().hex!r}\n"
         # existing files: only the child script, which exists in the sandbox only
-        f"child = {_bwrap.CHILD_PATH!r}\n"
+        f"child = {bwrap.CHILD_PATH!r}\n"
         "attempts = [\n"
         "    lambda: open(os.path.join(stdlib, name), 'w'),\n"
         "    lambda: os.mkdir(os.path.join(stdlib, name)),\n"

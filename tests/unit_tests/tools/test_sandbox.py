@@ -19,19 +19,19 @@ import pytest
 from spec_graph.errors import UserError
 from spec_graph.tools import (
     SandboxResult,
-    _bwrap,
-    _sandbox_child,
+    bwrap,
     python_sandbox,
     run_python,
     sandbox,
+    sandbox_child,
 )
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="the sandbox needs POSIX")
 
 try:
-    _bwrap.probe(str(_bwrap.child_script_path()), sandbox._environment("/tmp"))
+    bwrap.probe(str(bwrap.child_script_path()), sandbox._environment("/tmp"))
     ISOLATED = True
-except _bwrap.BwrapUnavailable:
+except bwrap.BwrapUnavailable:
     ISOLATED = False
 
 
@@ -41,7 +41,7 @@ def _weak_only_where_nothing_else(monkeypatch: pytest.MonkeyPatch):
     if not ISOLATED:
         monkeypatch.setenv(sandbox.WEAK_SANDBOX_ENV, "1")
     yield
-    _bwrap.reset_probe()  # a test below may have cached a fake failure
+    bwrap.reset_probe()  # a test below may have cached a fake failure
 
 
 def test_prints_and_shows_the_last_expression_like_a_repl():
@@ -187,7 +187,7 @@ def test_bad_limits_are_the_caller_s_mistake():
 
 
 def test_result_marker_matches_the_child():
-    assert sandbox.RESULT_MARKER == _sandbox_child.RESULT_MARKER
+    assert sandbox.RESULT_MARKER == sandbox_child.RESULT_MARKER
 
 
 def test_python_sandbox_tool():
@@ -204,13 +204,13 @@ def test_python_sandbox_tool():
 @pytest.mark.skipif(not ISOLATED, reason="bubblewrap cannot start here")
 def test_runs_isolated_by_default():
     result = run_python("import os\n(os.getppid(), os.getuid(), os.path.exists('/etc/passwd'))")
-    assert ast.literal_eval(result.output) == (1, _bwrap.SANDBOX_UID, False)
+    assert ast.literal_eval(result.output) == (1, bwrap.SANDBOX_UID, False)
 
 
 def _no_bwrap(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_bwrap, "bwrap_path", lambda: None)
+    monkeypatch.setattr(bwrap, "bwrap_path", lambda: None)
     monkeypatch.delenv(sandbox.WEAK_SANDBOX_ENV, raising=False)
-    _bwrap.reset_probe()
+    bwrap.reset_probe()
 
 
 REFUSED_NOT_INSTALLED = (
@@ -235,9 +235,9 @@ def test_refuses_when_bwrap_cannot_start(monkeypatch: pytest.MonkeyPatch, tmp_pa
     fake = tmp_path / "bwrap"
     fake.write_text("#!/bin/sh\necho 'bwrap: setting up uid map: Permission denied' >&2\nexit 1\n")
     fake.chmod(0o755)
-    monkeypatch.setattr(_bwrap, "bwrap_path", lambda: str(fake))
+    monkeypatch.setattr(bwrap, "bwrap_path", lambda: str(fake))
     monkeypatch.setattr(sys, "platform", "linux")
-    _bwrap.reset_probe()
+    bwrap.reset_probe()
     result = run_python("print('ran')")
     assert result.output == ""
     assert result.error == (
@@ -308,10 +308,10 @@ def test_the_description_says_what_is_isolated():
 
 def test_seccomp_program_shape():
     for machine in ("x86_64", "aarch64"):
-        program = _bwrap.seccomp_program(machine)
+        program = bwrap.seccomp_program(machine)
         assert program is not None
         assert len(program) % 8 == 0
         assert 20 < len(program) // 8 < 256  # jump offsets fit in a byte
         # the first instruction loads seccomp_data.arch (offset 4)
         assert program[:8] == bytes.fromhex("2000000004000000")
-    assert _bwrap.seccomp_program("riscv64") is None  # unknown: namespaces and rlimits only
+    assert bwrap.seccomp_program("riscv64") is None  # unknown: namespaces and rlimits only

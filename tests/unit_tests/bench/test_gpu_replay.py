@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SCRIPT = ROOT / "benchmarks" / "gpu_replay.py"
 TRACES = ROOT / "benchmarks" / "results" / "gsm8k30-strategies" / "raw.jsonl"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from spec_graph.bench.records import read_records
 from spec_graph.cli import run
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "gsm8k_sample.jsonl"
+DATA = Path(__file__).resolve().parents[2] / "data" / "gsm8k_sample.jsonl"
 
 
 def test_bench_smoke_two_questions_then_resume(tiny, tmp_path, capsys):

@@ -1,6 +1,6 @@
 """The isolation anchor of the Python sandbox: a `bubblewrap <https://github.com/containers/bubblewrap>`_ command line.
 
-`command` builds ``bwrap ... python -I -S -B ... _sandbox_child.py CONFIG`` so that the child
+`command` builds ``bwrap ... python -I -S -B ... sandbox_child.py CONFIG`` so that the child
 interpreter runs with:
 
 * new user, PID, network, IPC, UTS and cgroup namespaces (``--unshare-all --unshare-user``),
@@ -334,4 +334,4 @@ def reset_probe() -> None:
 
 def child_script_path() -> Path:
     """The child script on the host."""
-    return Path(__file__).with_name("_sandbox_child.py")
+    return Path(__file__).with_name("sandbox_child.py")

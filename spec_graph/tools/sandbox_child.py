@@ -1,7 +1,7 @@
 """The child side of `spec_graph.tools.sandbox`: limits, an audit hook, then the user's code.
 
-Run as ``python -I [-S] -B -X utf8 _sandbox_child.py CONFIG_JSON`` with the code on stdin,
-normally inside the bubblewrap sandbox built by `spec_graph.tools._bwrap` (then with ``-S``,
+Run as ``python -I [-S] -B -X utf8 sandbox_child.py CONFIG_JSON`` with the code on stdin,
+normally inside the bubblewrap sandbox built by `spec_graph.tools.bwrap` (then with ``-S``,
 and the config names the site-packages directories to add). It imports only the standard
 library (it runs outside the package, ``-I`` keeps the package off ``sys.path``) and writes
 one result record, after `RESULT_MARKER`, as the last thing on stdout:

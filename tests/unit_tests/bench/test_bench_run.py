@@ -2,7 +2,7 @@
 
 The runner tests use `ScriptedFakeBackend` (a fake, named as such): they check bookkeeping
 (what is run, skipped, recorded), not model behaviour; the real run is the tiny-profile smoke
-test in tests/integration_tests/test_bench_cli.py.
+test in tests/integration_tests/cli/test_bench_cli.py.
 """
 
 from __future__ import annotations

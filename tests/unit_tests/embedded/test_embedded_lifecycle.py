@@ -221,5 +221,5 @@ def test_a_failed_start_stops_the_servers_already_started(
 
 
 def test_unknown_profile_is_a_user_error() -> None:
-    with pytest.raises(UserError, match="unknown profile .*; known: default"):
+    with pytest.raises(UserError, match=r"unknown profile .*; known: default"):
         ModelServers("huge")

@@ -119,7 +119,7 @@ class TestSpeculativeReasoningChatModelIntegration(_SpecGraphStandardTests):
 class TestSpeculativeReasoningChatModelDefaultProfile(_SpecGraphStandardTests):
     """The whole standard suite on the default profile (Qwen2.5-Coder 0.5B -> 1.5B), unforced tools.
 
-    Opt-in: ``python -m pytest -m slow tests/integration_tests/test_chat_model_standard.py``.
+    Opt-in: ``python -m pytest -m slow tests/integration_tests/chat_models/test_chat_model_standard.py``.
     """
 
     @property

