@@ -186,7 +186,7 @@ class SpeculativeReasoningChatModel(BaseChatModel):
             "draft": self.draft.model if self.draft else None,
             "target": self.target.model if self.target else None,
             "strategy": self.reasoning.strategy,
-            "threshold": self.reasoning.threshold,
+            "threshold": getattr(self.reasoning.strategy_settings, "threshold", None),
         }
 
     def _resolve_model_profile(self) -> ModelProfile | None:

@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from spec_graph.config import ReasoningConfig, SamplingConfig
 from spec_graph.errors import UserError
+from spec_graph.reasoning import ReasoningConfig, SamplingConfig
 from spec_graph.strategies import get_strategy
 
 __all__ = ["REASONING_KWARGS", "CallSettings"]

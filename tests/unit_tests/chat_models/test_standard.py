@@ -37,7 +37,7 @@ class TestSpeculativeReasoningChatModelUnit(ChatModelUnitTests):
         env = {
             "SPEC_GRAPH_TARGET__BASE_URL": "http://127.0.0.1:8000/v1",
             "SPEC_GRAPH_TARGET__MODEL": "target-from-env",
-            "SPEC_GRAPH_TARGET_API_KEY": "sk-from-env",
+            "SPEC_GRAPH_TARGET__API_KEY": "sk-from-env",
         }
         expected = {
             "target": EndpointConfig(
