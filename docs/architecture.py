@@ -169,12 +169,11 @@ def _short(name: str) -> str:
 
 
 def modules_section(known: dict[str, Path]) -> str:
-    """The module map: one row per module, its lines and its docstring's first line."""
-    rows = ["| module | lines | what it is for |", "|---|---:|---|"]
+    """The module map: one row per module and its docstring's first line."""
+    rows = ["| module | what it is for |", "|---|---|"]
     for name, path in known.items():
         summary = first_line(path).replace("|", "\\|")
-        lines = len(path.read_text().splitlines())
-        rows.append(f"| `{_short(name)}` | {lines} | {summary} |")
+        rows.append(f"| `{_short(name)}` | {summary} |")
     return "\n".join(rows)
 
 

@@ -7,9 +7,12 @@ counters field by field: ``a + b`` (and ``sum(...)``) is the only way totals are
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["Usage"]
+__all__ = ["Usage", "usage_from_metadata"]
 
 
 class Usage(BaseModel):
@@ -43,3 +46,20 @@ class Usage(BaseModel):
     def uncached_prompt_tokens(self) -> int:
         """Prompt tokens the server had to process."""
         return max(self.prompt_tokens - self.cached_tokens, 0)
+
+
+def usage_from_metadata(usage_metadata: Mapping[str, Any] | None, seconds: float) -> Usage:
+    """One call's `Usage` from a LangChain message's ``usage_metadata`` (zeros where absent).
+
+    The one conversion from LangChain's usage shape, for the LangChain backend and the
+    LLM judge alike.
+    """
+    meta: Mapping[str, Any] = usage_metadata or {}
+    details: Mapping[str, Any] = meta.get("input_token_details") or {}
+    return Usage(
+        calls=1,
+        prompt_tokens=int(meta.get("input_tokens", 0) or 0),
+        cached_tokens=int(details.get("cache_read", 0) or 0),
+        completion_tokens=int(meta.get("output_tokens", 0) or 0),
+        seconds=seconds,
+    )

@@ -16,7 +16,7 @@ the same model for that.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -33,7 +33,7 @@ from spec_graph.backends.base import (
     ScoreRequest,
 )
 from spec_graph.errors import BackendError, UserError
-from spec_graph.usage import Usage
+from spec_graph.usage import Usage, usage_from_metadata
 
 __all__ = ["NEXT_STEP_INSTRUCTION", "ChatModelBackend", "LangChainBackend"]
 
@@ -44,15 +44,11 @@ NEXT_STEP_INSTRUCTION = (
 
 
 def _usage(message: AIMessage, seconds: float) -> Usage:
-    meta: Mapping[str, Any] = message.usage_metadata or {}
-    details: Mapping[str, Any] = meta.get("input_token_details") or {}
-    return Usage(
-        calls=1,
-        prompt_tokens=int(meta.get("input_tokens", 0)),
-        cached_tokens=int(details.get("cache_read", 0) or 0),
-        completion_tokens=int(meta.get("output_tokens", 0)) or len(message.text.split()),
-        seconds=seconds,
-    )
+    usage = usage_from_metadata(message.usage_metadata, seconds)
+    if usage.completion_tokens:
+        return usage
+    # A model that reports no usage: count words, so budgets still advance.
+    return usage.model_copy(update={"completion_tokens": len(message.text.split())})
 
 
 class LangChainBackend(BackendBase):

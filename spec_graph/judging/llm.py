@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 from spec_graph.judging.contract import Verdict
 from spec_graph.judging.view import StepView
 from spec_graph.prompts import sanitize_step
-from spec_graph.usage import Usage
+from spec_graph.usage import Usage, usage_from_metadata
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -80,15 +80,7 @@ def llm_judge_prompt(view: StepView, instruction: str = LLM_JUDGE_INSTRUCTION) -
 
 def _usage_of(raw: Any, seconds: float) -> Usage:
     """`Usage` from a LangChain message's ``usage_metadata`` (zeros where it is absent)."""
-    meta = getattr(raw, "usage_metadata", None) or {}
-    cached = (meta.get("input_token_details") or {}).get("cache_read", 0) or 0
-    return Usage(
-        calls=1,
-        prompt_tokens=meta.get("input_tokens", 0) or 0,
-        cached_tokens=cached,
-        completion_tokens=meta.get("output_tokens", 0) or 0,
-        seconds=seconds,
-    )
+    return usage_from_metadata(getattr(raw, "usage_metadata", None), seconds)
 
 
 @dataclass(frozen=True, eq=False)

@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["forced_call_format", "parse_tool_calls"]
+__all__ = ["forced_call_format", "reply_tool_calls"]
 
 
 def forced_call_format(tools: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -35,8 +35,12 @@ def forced_call_format(tools: Sequence[dict[str, Any]]) -> dict[str, Any]:
     return {"type": "json_schema", "json_schema": {"name": "tool_call", "schema": schema}}
 
 
-def parse_tool_calls(text: str, tools: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+def reply_tool_calls(text: str, tools: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """Tool calls written as text (``[{"id", "name", "args"}]``), or [] if the text is an answer.
+
+    For a *reply* (any JSON object naming a bound tool becomes a call, in OpenAI's shape). The
+    calls a *reasoning step* makes are ``<tool_call>`` blocks read by
+    `spec_graph.tools.parse_tool_calls`, which also reports unreadable blocks to the model.
 
     Scans for JSON objects anywhere in the text (bare, in a ```json fence, in ``<tool_call>``
     tags, or with the doubled outer braces some models copy from their template's example)

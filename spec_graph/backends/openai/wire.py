@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from spec_graph.backends.base import Generation, ReplyChunk, ToolCallChunk
-from spec_graph.backends.openai.text_tools import parse_tool_calls
+from spec_graph.backends.openai.text_tools import reply_tool_calls
 from spec_graph.usage import Usage
 
 __all__ = [
@@ -195,7 +195,7 @@ def shown_tools(tools: Sequence[dict[str, Any]] | None) -> dict[str, Any]:
 
 def resolve_text_tools(text: str, tools: Sequence[dict[str, Any]]) -> ReplyChunk:
     """Held-back reply text: tool calls if it is one (servers without native parsing)."""
-    calls = parse_tool_calls(text, tools)
+    calls = reply_tool_calls(text, tools)
     if not calls:
         return ReplyChunk(text=text)
     return ReplyChunk(

@@ -336,20 +336,20 @@ def test_bound_tools_are_shown_while_reasoning():
     ],
 )
 def test_text_tool_calls_are_parsed_only_for_bound_tools(text, expected):
-    from spec_graph.backends.openai.text_tools import parse_tool_calls
+    from spec_graph.backends.openai.text_tools import reply_tool_calls
 
     tools = [{"type": "function", "function": {"name": "add", "parameters": {"type": "object"}}}]
-    assert [(c["name"], c["args"]) for c in parse_tool_calls(text, tools)] == expected
+    assert [(c["name"], c["args"]) for c in reply_tool_calls(text, tools)] == expected
 
 
 def test_text_tool_call_after_prose_with_doubled_braces():
-    from spec_graph.backends.openai.text_tools import parse_tool_calls
+    from spec_graph.backends.openai.text_tools import reply_tool_calls
 
     tools = [
         {"type": "function", "function": {"name": "multiply", "parameters": {"type": "object"}}}
     ]
     text = 'Here is the call:\n{{"name": "multiply", "arguments": {"a": 1234.5, "b": 67.8}}'
-    assert [(c["name"], c["args"]) for c in parse_tool_calls(text, tools)] == [
+    assert [(c["name"], c["args"]) for c in reply_tool_calls(text, tools)] == [
         ("multiply", {"a": 1234.5, "b": 67.8})
     ]
 
