@@ -5,7 +5,8 @@ what ``target-only`` writes (greedy decoding). Each step is a new request, thoug
 backend continues from the target's own token ids, the assistant prefix is re-tokenized from
 text and the chain can drift at the step delimiter. This script runs, per question,
 ``target-only`` and then ``specreason`` with a judge that really calls the target (the same
-requests, the same prefix-cache traffic) and rejects every step, and counts the questions
+requests, the same prefix-cache traffic) and rejects every step (confidence gating off),
+and counts the questions
 whose chains (step texts) and answers differ.
 
     python benchmarks/token_exact.py --data PATH --offset 300 --limit 50 \
@@ -91,7 +92,8 @@ async def run(args: argparse.Namespace) -> None:
             for mode in ("target-only", "specreason"):
                 for backend in backends:
                     await backend.generate(WARMUP)
-                results[mode] = await reasoner.ainvoke(item["question"], strategy=mode)
+                options = {"gate_logprob": None} if mode == "specreason" else {}
+                results[mode] = await reasoner.ainvoke(item["question"], strategy=mode, **options)
             a, b = results["target-only"], results["specreason"]
             texts_a, texts_b = [s.text for s in a.steps], [s.text for s in b.steps]
             row = {

@@ -3,7 +3,7 @@
 ``target-only`` writes the chain step by step (one request per step, as every step-level
 strategy does); SpecReason with every draft step rejected has the target write every step
 too, after a real judge call per step (the same requests and prefix-cache traffic as a run
-whose judge rejects). With greedy decoding both must give the same tokens, and those tokens
+whose judge rejects; confidence gating off, so no step skips the judge). With greedy decoding both must give the same tokens, and those tokens
 must be what the target writes in one request: each step continues from the target's own
 token ids (stop token included), never from its text re-tokenized.
 """
@@ -76,7 +76,7 @@ async def _check_invariant(models: EmbeddedModels, questions: list[str]) -> None
     try:
         for question in questions:
             alone = await reasoner.ainvoke(question, strategy="target-only")
-            rejected = await reasoner.ainvoke(question, strategy="specreason")
+            rejected = await reasoner.ainvoke(question, strategy="specreason", gate_logprob=None)
             assert rejected.totals.judge_calls == len(rejected.steps)
             assert {s.source for s in rejected.steps} == {"target"}
             assert [s.text for s in rejected.steps] == [s.text for s in alone.steps], question
