@@ -71,6 +71,9 @@ class Candidate(BaseModel):
     """The judge call(s) spent on this candidate (a best-of-n pick is shared by all k)."""
     token_logprobs: list[float] | None = None
     """The draft's own per-token log-probabilities, when the strategy asked for them."""
+    token_ids: list[int] | None = None
+    """The draft's own tokens for the step and its delimiter (see `Step.token_ids`)."""
+    token_model: str | None = None
     score: float | None = None
     digit_probs: dict[str, float] = Field(default_factory=dict)
     judged: bool = False
@@ -108,6 +111,13 @@ class Step(BaseModel):
     candidates, SCoT's n chains); None: the writing role's completion tokens."""
     note: dict[str, Any] = Field(default_factory=dict)
     """Strategy telemetry for this step, e.g. ``{"gated": True}`` or ``{"handoff": "cue"}``."""
+    token_ids: list[int] | None = None
+    """The exact tokens the writing model generated for this step, up to and including the
+    one that completed the step delimiter: later requests continue from them instead of
+    re-tokenizing ``text`` (token-exact continuation). None: unknown (a text-only server, a
+    step that ended otherwise, or text edited after it was written)."""
+    token_model: str | None = None
+    """The model (backend ``model_name``) whose tokenizer ``token_ids`` belong to."""
 
     @property
     def tokens(self) -> int:

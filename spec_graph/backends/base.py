@@ -37,6 +37,7 @@ __all__ = [
     "Generation",
     "ModelBackend",
     "NextToken",
+    "PrefixStep",
     "ReplyChunk",
     "ReplyRequest",
     "ScoreRequest",
@@ -47,6 +48,24 @@ __all__ = [
 _FROZEN = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 
 
+class PrefixStep(BaseModel):
+    """One kept step of the prefix: its text (with its delimiter) and, if known, its tokens.
+
+    ``token_ids`` are the exact tokens model ``token_model`` generated for the step, up to and
+    including the token that completed the step delimiter. A backend serving that model may
+    send them instead of re-tokenizing ``text`` (token-exact continuation); any other backend
+    uses ``text``.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    text: str
+    """The step as it appears in the request's ``prefix``, its delimiter included."""
+    token_ids: list[int] | None = None
+    token_model: str | None = None
+    """Whose tokenizer ``token_ids`` belong to (a backend's ``model_name``)."""
+
+
 class GenerateRequest(BaseModel):
     """Continue ``prefix`` (an unfinished assistant message) after ``messages``."""
 
@@ -54,6 +73,10 @@ class GenerateRequest(BaseModel):
 
     messages: list[ChatMessage]
     prefix: str = ""
+    prefix_steps: list[PrefixStep] | None = None
+    """``prefix`` step by step (their texts join to ``prefix``), with the tokens each step was
+    written in where known. A backend that can take a prompt as token ids continues from
+    those exact tokens (and returns `Generation.token_ids`); None: text only."""
     max_tokens: int = Field(ge=1)
     stop: list[str] = Field(default_factory=list)
     sampling: SamplingConfig = SamplingConfig()
@@ -102,6 +125,11 @@ class Generation(BaseModel):
     usage: Usage = Usage()
     token_logprobs: list[float] | None = None
     """Per generated token, when the request asked for ``logprobs``."""
+    token_ids: list[int] | None = None
+    """Every token generated, the one that completed a stop string included; None when the
+    backend cannot say (text-only servers, or the request had no ``prefix_steps``)."""
+    stop: str | None = None
+    """The stop string that ended the generation; None: end of turn, length, or unknown."""
 
     @property
     def tokens(self) -> int:

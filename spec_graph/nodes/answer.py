@@ -7,12 +7,13 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from spec_graph.backends.base import GenerateRequest
+from spec_graph.backends.base import GenerateRequest, PrefixStep
 from spec_graph.nodes.context import (
     BOXED,
     SpecContext,
     conversation,
     extract_boxed,
+    prefix_steps,
     step_texts,
     stop_reason,
 )
@@ -38,6 +39,7 @@ async def target_answer(state: SpecState, runtime: Runtime[SpecContext]) -> dict
         GenerateRequest(
             messages=conversation(state, ctx, "answer"),
             prefix=chain_prefix(step_texts(state), config.step_delimiter) + lead,
+            prefix_steps=[*prefix_steps(state, config.step_delimiter), PrefixStep(text=lead)],
             max_tokens=config.answer_max_tokens,
             stop=["\n"],
             sampling=config.target_sampling.model_copy(update={"temperature": 0.0}),

@@ -11,9 +11,15 @@ from typing import Any, Protocol, cast
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel
 
-from spec_graph.backends.base import Generation, ModelBackend
+from spec_graph.backends.base import Generation, ModelBackend, PrefixStep
 from spec_graph.judging.contract import JudgeSettings, StepScorer, judge_settings
-from spec_graph.prompts import ChatMessage, problem_messages, with_context, with_system_note
+from spec_graph.prompts import (
+    ChatMessage,
+    problem_messages,
+    sanitize_step,
+    with_context,
+    with_system_note,
+)
 from spec_graph.reasoning import STRATEGIES, ReasoningConfig
 from spec_graph.state import NodeRole, SpecState, StopReason
 from spec_graph.tools.executor import ToolLimits
@@ -24,6 +30,8 @@ __all__ = [
     "SpecContext",
     "conversation",
     "extract_boxed",
+    "own_tokens",
+    "prefix_steps",
     "step_max_tokens",
     "step_texts",
     "stop_reason",
@@ -131,6 +139,25 @@ def conversation(
 def step_texts(state: SpecState) -> list[str]:
     """The kept steps' texts, in order."""
     return [s.text for s in state.get("steps", [])]
+
+
+def prefix_steps(state: SpecState, delimiter: str) -> list[PrefixStep]:
+    """The chain as `GenerateRequest.prefix_steps`: each kept step's text and own tokens.
+
+    Their texts join to ``chain_prefix(step_texts(state), delimiter)``; a step whose text the
+    prompt cleans (control tokens) is sent as text.
+    """
+    steps = []
+    for step in state.get("steps", []):
+        text = sanitize_step(step.text)
+        ids = step.token_ids if text == step.text else None
+        steps.append(PrefixStep(text=text + delimiter, token_ids=ids, token_model=step.token_model))
+    return steps
+
+
+def own_tokens(generation: Generation, delimiter: str) -> list[int] | None:
+    """A step's tokens to continue from: only when it ended at the delimiter (which they hold)."""
+    return generation.token_ids if generation.stop == delimiter else None
 
 
 def tokens_used(state: SpecState) -> int:

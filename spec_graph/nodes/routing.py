@@ -66,6 +66,8 @@ def warming_up(state: SpecState, ctx: SpecContext) -> bool:
 def keep(state: SpecState, step: Step, ctx: SpecContext) -> Command[str]:
     """Append ``step`` to the chain, clear the candidate, and go where the longer chain leads."""
     if ctx.tools and step.source != "tool":
-        step = step.model_copy(update={"text": close_tool_call(step.text)})
+        closed = close_tool_call(step.text)
+        if closed != step.text:  # edited: its tokens are no longer the text's
+            step = step.model_copy(update={"text": closed, "token_ids": None})
     chain: SpecState = {**state, "steps": [*state.get("steps", []), step]}
     return Command(update={"steps": [step], "candidate": None}, goto=next_node(chain, ctx))

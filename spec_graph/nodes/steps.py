@@ -25,6 +25,8 @@ from spec_graph.judging.view import StepView
 from spec_graph.nodes.context import (
     SpecContext,
     conversation,
+    own_tokens,
+    prefix_steps,
     step_max_tokens,
     step_texts,
     stop_reason,
@@ -40,6 +42,7 @@ __all__ = [
     "correct",
     "decide",
     "draft",
+    "draft_candidate",
     "draft_step",
     "judge",
     "keep",
@@ -64,6 +67,7 @@ def step_request(
     return GenerateRequest(
         messages=conversation(state, ctx, "draft" if role == "draft" else "correct"),
         prefix=chain_prefix(step_texts(state), config.step_delimiter),
+        prefix_steps=prefix_steps(state, config.step_delimiter),
         max_tokens=step_max_tokens(state, config, max_tokens),
         stop=[config.step_delimiter, TOOL_CALL_CLOSE] if ctx.tools else [config.step_delimiter],
         sampling=config.draft_sampling if role == "draft" else config.target_sampling,
@@ -84,6 +88,20 @@ def draft_step(state: SpecState, candidate: Candidate, **note: object) -> Step:
         draft=candidate.draft,
         judge=candidate.judge,
         note=dict(note),
+        token_ids=candidate.token_ids,
+        token_model=candidate.token_model,
+    )
+
+
+def draft_candidate(generation: Generation, ctx: SpecContext) -> Candidate:
+    """The draft's generation as a candidate step (with its own tokens, when it has them)."""
+    ids = own_tokens(generation, ctx.config.step_delimiter)
+    return Candidate(
+        text=generation.text.strip(),
+        draft=generation.usage,
+        token_logprobs=generation.token_logprobs,
+        token_ids=ids,
+        token_model=ctx.draft.model_name if ids is not None else None,
     )
 
 
@@ -117,9 +135,7 @@ async def draft(state: SpecState, runtime: Runtime[SpecContext]) -> Command[str]
         request = step_request(state, ctx, "draft", logprobs=gate is not None)
         generation = await ctx.draft.generate(request)
         usage = generation.usage
-    candidate = Candidate(
-        text=generation.text.strip(), draft=usage, token_logprobs=generation.token_logprobs
-    )
+    candidate = draft_candidate(generation, ctx).model_copy(update={"draft": usage})
     if not candidate.text:  # the draft thinks the chain is done: the target writes the step
         return Command(update={"candidate": candidate}, goto="correct")
     if gate is not None and confident(candidate, gate):
@@ -204,6 +220,7 @@ async def write_target_step(
     )
     pending = state.get("candidate")
     candidate = pending or Candidate(text="")
+    ids = own_tokens(generation, ctx.config.step_delimiter)
     return Step(
         index=len(state.get("steps", [])),
         text=generation.text.strip(),
@@ -216,6 +233,8 @@ async def write_target_step(
         judge=candidate.judge,
         target=generation.usage,
         note=dict(note),
+        token_ids=ids,
+        token_model=ctx.target.model_name if ids is not None else None,
     )
 
 

@@ -13,7 +13,7 @@ from typing_extensions import override
 
 from spec_graph import nodes
 from spec_graph.nodes import SpecContext
-from spec_graph.state import Candidate, SpecState
+from spec_graph.state import SpecState
 from spec_graph.strategies.base import NodeSpec, Strategy
 
 __all__ = ["DraftOnly", "TargetOnly", "keep_draft"]
@@ -42,7 +42,7 @@ async def keep_draft(state: SpecState, runtime: Runtime[SpecContext]) -> Command
     """The draft writes the next step and it is kept as is."""
     ctx = runtime.context
     generation = await ctx.draft.generate(nodes.step_request(state, ctx, "draft"))
-    candidate = Candidate(text=generation.text.strip(), draft=generation.usage)
+    candidate = nodes.draft_candidate(generation, ctx)
     return nodes.keep(state, nodes.draft_step(state, candidate), ctx)
 
 

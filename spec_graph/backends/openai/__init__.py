@@ -4,7 +4,8 @@
 - `shapes`: the ``chat`` and ``completions`` request shapes;
 - `wire`: reading responses into plain values (pure functions);
 - `quirks`: `ServerQuirks` per server family, public data (`QUIRKS`);
-- `text_tools`: tool calls for servers that return them as text.
+- `text_tools`: tool calls for servers that return them as text;
+- `tokens`: token-exact continuation (prompts as token ids, generations with their ids).
 """
 
 from spec_graph.backends.openai.backend import OpenAICompatibleBackend

@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
+import httpx
 import openai
 
 from spec_graph.backends.base import (
@@ -33,6 +34,7 @@ from spec_graph.backends.openai.calls import CallPolicy
 from spec_graph.backends.openai.quirks import QUIRKS, RequestShape, ServerQuirks, quirks_for_owner
 from spec_graph.backends.openai.shapes import SHAPES
 from spec_graph.backends.openai.text_tools import forced_call_format
+from spec_graph.backends.openai.tokens import TokenPrompts, slot_count
 from spec_graph.backends.openai.wire import (
     Reply,
     generations_of,
@@ -81,6 +83,8 @@ class OpenAICompatibleBackend(BackendBase):
         # class, say) is asked of the server like ``auto``.
         self._profile: ServerQuirks | None = QUIRKS.find(endpoint.server)
         self._profile_lock = asyncio.Lock()
+        self._token_prompts: TokenPrompts | None = None
+        self._judge_slots: int | None = None
 
     def __repr__(self) -> str:
         return f"OpenAICompatibleBackend(base_url={self.endpoint.base_url!r}, model={self.model_name!r})"
@@ -140,8 +144,18 @@ class OpenAICompatibleBackend(BackendBase):
         return self._profile
 
     async def generate(self, request: GenerateRequest) -> Generation:
-        """Continue the request's prefix (the unfinished assistant message)."""
+        """Continue the prefix: as token ids with ``prefix_steps`` (`..openai.tokens`)."""
         started = time.perf_counter()
+        profile = await self.server_profile()
+        if request.prefix_steps is not None and profile.token_prompts is not None:
+            kind, model = profile.token_prompts, self.model_name
+            self._token_prompts = self._token_prompts or TokenPrompts(kind, model, self._post)
+            generation = await self._token_prompts.generate(request, _generate_params(request))
+            self._check_logprobs(request, generation.token_logprobs, generation.text)
+            seconds = time.perf_counter() - started
+            return generation.model_copy(
+                update={"usage": generation.usage.model_copy(update={"seconds": seconds})}
+            )
         reply = await self._complete(
             request.messages, request.prefix, _generate_params(request), logprobs=request.logprobs
         )
@@ -207,6 +221,9 @@ class OpenAICompatibleBackend(BackendBase):
                 )
                 raise BackendError(msg)
             params["extra_body"] = dict(profile.prompt_logprobs_body)
+        slot = await self._judge_slot()
+        if slot is not None:
+            params["extra_body"] = {**params.get("extra_body", {}), "id_slot": slot}
         started = time.perf_counter()
         reply = await self._complete(
             request.messages, request.prefix, params, top_logprobs=request.top_logprobs
@@ -334,6 +351,34 @@ class OpenAICompatibleBackend(BackendBase):
         if not reply.choices:
             raise BackendError(f"{self.endpoint.base_url} returned no choices")
         return reply
+
+    async def _judge_slot(self) -> int | None:
+        """llama.cpp: its last parallel slot, kept for judge calls (`tokens.judge_slot`)."""
+        if self._judge_slots is None:
+            profile = await self.server_profile()
+            use = profile.token_prompts == "llamacpp" and self.request_shape == "chat"
+            self._judge_slots = await slot_count(self._request) if use else 0
+        return self._judge_slots - 1 if self._judge_slots >= 2 else None
+
+    async def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """POST JSON to ``path`` under the server's root (not under ``/v1``)."""
+        return await self._request("POST", path, body)
+
+    async def _request(
+        self, method: str, path: str, body: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        root = self.endpoint.base_url.rstrip("/").removesuffix("/v1")
+        what = f"{method} {path}"
+        call = self.client.post if method == "POST" else self.client.get
+        kwargs: dict[str, Any] = {"cast_to": httpx.Response}
+        if body is not None:
+            kwargs["body"] = body
+        response = await self.calls.send(what, lambda: call(f"{root}{path}", **kwargs))
+        with self.calls.converted(what):
+            data = response.json()
+        if not isinstance(data, dict):
+            raise BackendError(f"{what} at {root} did not return a JSON object")
+        return data
 
     def converted_errors(self, what: str) -> AbstractContextManager[None]:
         """The SDK's errors inside the block as spec-graph errors (`CallPolicy.converted`)."""

@@ -63,6 +63,9 @@ class ServerQuirks(BaseModel):
     prompt_logprobs_body: dict[str, Any] = {}
     """Extra request body that asks for the prompt's token logprobs (vLLM:
     ``prompt_logprobs=0``, the prompt's own tokens only)."""
+    token_prompts: Literal["llamacpp", "vllm"] | None = None
+    """How the server takes a prompt as token ids and returns each generated token's id
+    (`spec_graph.backends.openai.tokens`); None: text prompts only."""
     supports_n: bool = False
     """One request with ``n=`` returns ``n`` sampled choices, each with its own logprobs.
 
@@ -99,6 +102,7 @@ QUIRKS: Registry[ServerQuirks] = Registry(
             supports_apply_template=False,
             returns_prompt_logprobs=True,
             prompt_logprobs_body={"prompt_logprobs": 0},
+            token_prompts="vllm",
             supports_n=True,
             preferred_width=5,
             owned_by=("vllm",),
@@ -110,6 +114,7 @@ QUIRKS: Registry[ServerQuirks] = Registry(
             supports_apply_template=True,
             # The xllamacpp build renders tools but returns calls as text, ignores "required".
             parses_tool_calls=False,
+            token_prompts="llamacpp",
             supports_n=False,
             owned_by=("llama",),
         ),
