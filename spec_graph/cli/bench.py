@@ -139,7 +139,7 @@ def bench(
         reasoning={
             "token_budget": token_budget,
             "max_steps": max_steps,
-            "judge": judge,
+            "judge_prompt": judge,
             "threshold": threshold,
         },
         target_speculation=target_speculation,

@@ -29,6 +29,7 @@ from spec_graph.cli.options import (
 from spec_graph.cli.signals import interrupted
 from spec_graph.config import ReasoningConfig, SpecGraphSettings, settings_file
 from spec_graph.errors import UserError
+from spec_graph.judging.contract import JudgeSettings
 from spec_graph.reasoner import SpeculativeReasoner
 
 if TYPE_CHECKING:
@@ -215,13 +216,21 @@ def bench_modes(
     return modes
 
 
+def _judging(base: ReasoningConfig) -> str:
+    """``, judge `yesno`, threshold 8`` for a base whose strategy judges steps, else nothing."""
+    settings = base.strategy_settings
+    if not isinstance(settings, JudgeSettings):
+        return ""
+    return f", judge `{settings.judge_prompt}`, threshold {settings.threshold}"
+
+
 def _results_header(plan: Any, data: Path) -> str:
     ids = [item.id for item in plan.items]
     return (
         f"Questions: {len(ids)} from `{data.name}` ({ids[0]} .. {ids[-1]}); "
         f"draft `{plan.draft_model}`, target `{plan.target_model}`; "
         f"temperature {plan.base.draft_sampling.temperature}, token budget "
-        f"{plan.base.token_budget}, judge `{plan.base.judge}`, threshold {plan.base.threshold}.\n\n"
+        f"{plan.base.token_budget}{_judging(plan.base)}.\n\n"
     )
 
 
