@@ -9,7 +9,7 @@ requests, the same prefix-cache traffic) and rejects every step (confidence gati
 and counts the questions
 whose chains (step texts) and answers differ.
 
-    python benchmarks/token_exact.py --data PATH --offset 300 --limit 50 \
+    python benchmarks/token_exact.py --data gsm8k-dev --offset 300 --limit 50 \
         --profile default --token-budget 256 --out benchmarks/results/token-exact/after.jsonl
 
 Each question is one JSON line in ``--out`` (resumed: questions already there are skipped);
@@ -28,6 +28,7 @@ from typing import Any
 
 from spec_graph import EmbeddedModels, ReasoningConfig, SamplingConfig, SpeculativeReasoner
 from spec_graph.backends.base import GenerateRequest
+from spec_graph.bench.datasets import resolve_dataset
 from spec_graph.judging import default_judge
 
 GREEDY = SamplingConfig(temperature=0.0)
@@ -72,7 +73,8 @@ async def run(args: argparse.Namespace) -> None:
         max_step_tokens=args.max_step_tokens,
         max_steps=args.max_steps,
     )
-    items = [json.loads(line) for line in Path(args.data).read_text().splitlines() if line.strip()]
+    path = resolve_dataset(args.data)
+    items = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     items = items[args.offset : args.offset + args.limit]
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -124,7 +126,9 @@ async def run(args: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", required=True, help="GSM8K-style JSONL (id, question)")
+    parser.add_argument(
+        "--data", default="gsm8k-dev", help="a bundled set's name or a GSM8K-style JSONL path"
+    )
     parser.add_argument("--offset", type=int, default=0)
     parser.add_argument("--limit", type=int, default=50)
     parser.add_argument("--profile", default="default", help="embedded profile (default, tiny)")
