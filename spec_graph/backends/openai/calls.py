@@ -86,11 +86,11 @@ class CallPolicy:
     ) -> T:
         limit = self.endpoint.timeout_s
         try:
-            return await asyncio.wait_for(pending, max(0.0, limit if left is None else left))
+            return await _deadline(pending, max(0.0, limit if left is None else left))
         except asyncio.TimeoutError:
             msg = (
-                f"no complete answer within the {limit:g} s deadline (timeout_s): {what} at "
-                f"{self.endpoint.base_url} (model {self.model!r})"
+                f"timed out: no complete answer within the {limit:g} s deadline (timeout_s): "
+                f"{what} at {self.endpoint.base_url} (model {self.model!r})"
             )
             raise ServerUnavailableError(msg) from None
 
@@ -136,6 +136,20 @@ class CallPolicy:
                 f"OpenAI-compatible server?): {short(str(e))}"
             )
             raise BackendError(msg) from e
+
+
+async def _deadline(pending: Awaitable[T], seconds: float) -> T:
+    """``await pending`` for at most ``seconds``; a cancellation from outside always wins.
+
+    Python 3.11's ``asyncio.wait_for`` drops the caller's cancellation when the awaited call
+    finishes in the same loop turn (CPython gh-86296): a Ctrl-C that landed between two short
+    requests was lost and the run went on. ``asyncio.timeout`` (3.11+) has no such race.
+    """
+    timeout = getattr(asyncio, "timeout", None)
+    if timeout is None:  # Python 3.10
+        return await asyncio.wait_for(pending, seconds)
+    async with timeout(seconds):
+        return await pending
 
 
 class _Transient(Exception):
