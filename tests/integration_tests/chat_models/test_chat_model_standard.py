@@ -23,6 +23,12 @@ FORCED_CALL_LIMIT = TINY_LIMIT.format(
 )
 
 
+STRING_LOOP = (
+    "end a free-text JSON string: greedy, it repeats a phrase inside one field until max_tokens, "
+    "and the cut JSON parses only when the loop falls in the last field (flaky, so not strict)"
+)
+
+
 class _SpecGraphStandardTests(ChatModelIntegrationTests):
     """What spec-graph's chat model supports; subclasses pick the models."""
 
@@ -109,6 +115,19 @@ class TestSpeculativeReasoningChatModelIntegration(_SpecGraphStandardTests):
     @pytest.mark.xfail(strict=False, reason=FORCED_CALL_LIMIT)
     def test_bind_runnables_as_tools(self, model: BaseChatModel) -> None:
         super().test_bind_runnables_as_tools(model)
+
+    # Greedy SmolLM2 loops inside the first free-text field of the schema ("no, no, no, ..." on
+    # CI's CPU) or the second ("The answer is: The answer is: ..." here) until max_tokens: the
+    # JSON is cut, and whether the lenient parser still finds both fields is luck.
+    @pytest.mark.xfail(strict=False, reason=TINY_LIMIT.format(what=STRING_LOOP))
+    @pytest.mark.parametrize("schema_type", ["pydantic", "typeddict", "json_schema"])
+    def test_structured_output(self, model: BaseChatModel, schema_type: str) -> None:
+        super().test_structured_output(model, schema_type)
+
+    @pytest.mark.xfail(strict=False, reason=TINY_LIMIT.format(what=STRING_LOOP))
+    @pytest.mark.parametrize("schema_type", ["pydantic", "typeddict", "json_schema"])
+    async def test_structured_output_async(self, model: BaseChatModel, schema_type: str) -> None:
+        await super().test_structured_output_async(model, schema_type)
 
     @pytest.mark.xfail(reason=TINY_LIMIT.format(what="copy non-ASCII text into tool arguments"))
     def test_unicode_tool_call_integration(self, model: BaseChatModel, *args, **kwargs) -> None:
