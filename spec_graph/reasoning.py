@@ -164,7 +164,8 @@ class ReasoningConfig(BaseModel):
     """Total tokens of the reasoning chain; reasoning stops once it is spent."""
     max_steps: int = Field(default=64, ge=1, le=10_000)
     repetition_limit: int = Field(default=2, ge=2)
-    """End the chain when the same step text appears this many times in a row."""
+    """End the chain (stop reason ``repetition``) when its last steps are one cycle of 1 to 8
+    steps written this many times in a row: A, A or A, B, C, A, B, C at the default 2."""
     answer_max_tokens: int = Field(default=64, ge=1)
     """When the chain ends without a boxed answer, the target writes at most this many."""
     draft_sampling: SamplingConfig = SamplingConfig()

@@ -35,7 +35,14 @@ __all__ = ["MAX_OPTIONS", "OptionPicker", "OptionsView", "Selection"]
 MAX_OPTIONS = 8
 """Options 1..8 plus "all wrong" (9): every option number is one digit."""
 
-_MARKER = re.compile(r"\[/?option[^\]]{0,20}\]|all of the above are wrong", re.IGNORECASE)
+# What could pass for one of our option markers in an option's text: any bracket look-alike,
+# spaces, a slash, "option" (and anything short up to a closing bracket, when there is one);
+# and the "all wrong" line.
+_MARKER = re.compile(
+    r"[\[［【〔⟦]\s*/?\s*option\b(?:[^\]］】〕⟧\n]{0,20}[\]］】〕⟧])?"  # noqa: RUF001
+    r"|all\s+of\s+the\s+above\s+are\s+wrong",
+    re.IGNORECASE,
+)
 
 CHAIN_QUESTION = (
     "Above are {n} candidate solutions to the problem, each between [option K] and "
@@ -66,7 +73,16 @@ class Selection(BaseModel):
 
 
 def _clean(text: str) -> str:
-    return _MARKER.sub("", sanitize_step(text)).strip()
+    """An option's text with no control token and nothing that reads as an option marker.
+
+    To a fixed point, like `sanitize_step`: removing ``[option 1]`` from
+    ``[opt[option 1]ion 3]`` would otherwise forge ``[option 3]``.
+    """
+    while True:
+        cleaned = _MARKER.sub("", sanitize_step(text))
+        if cleaned == text:
+            return cleaned.strip()
+        text = cleaned
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ __all__ = [
     "extract_boxed",
     "own_tokens",
     "prefix_steps",
+    "repeats_a_cycle",
     "step_max_tokens",
     "step_texts",
     "stop_reason",
@@ -204,7 +205,36 @@ def stop_reason(state: SpecState | dict[str, Any], config: ReasoningConfig) -> S
         return "budget"
     if len(steps) >= config.max_steps:
         return "max_steps"
-    window = steps[-config.repetition_limit :]
-    if len(window) == config.repetition_limit and len({s.text.strip() for s in window}) == 1:
+    # Steps since the last tool result: a tool brings news from outside, so calling it again is
+    # not a loop by itself (tool calls have their own bound, `ToolLimits.max_calls_per_run`).
+    since_tool = [s.text for s in steps[_after_last_tool(steps) :]]
+    if repeats_a_cycle(since_tool, config.repetition_limit) is not None:
         return "repetition"
+    return None
+
+
+def _after_last_tool(steps: list[Any]) -> int:
+    for i in range(len(steps) - 1, -1, -1):
+        if steps[i].source == "tool":
+            return i + 1
+    return 0
+
+
+MAX_CYCLE_STEPS = 8
+"""The longest cycle of steps `repeats_a_cycle` looks for."""
+
+
+def repeats_a_cycle(texts: list[str], times: int, max_period: int = MAX_CYCLE_STEPS) -> int | None:
+    """The length of the step cycle ``texts`` ends with, repeated ``times`` in a row, or None.
+
+    A greedy model that writes A, B, C, A, B, C has entered a loop it will not leave: it burns
+    the whole budget (one GSM8K question ran 281 s that way) and the answer is no better. One
+    step written twice is the cycle of length 1. Steps compare by their words (spacing ignored).
+    The check is bounded: ``max_period * times`` steps at most.
+    """
+    words = [" ".join(t.split()) for t in texts[-max_period * times :]]
+    for period in range(1, max_period + 1):
+        window = words[len(words) - period * times :] if period * times <= len(words) else []
+        if window and all(window[i] == window[i % period] for i in range(len(window))):
+            return period
     return None

@@ -444,3 +444,13 @@ async def test_pipelining_leaves_no_task_running_after_the_run():
     assert len(result.steps) == 3
     pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
     assert not pending
+
+
+async def test_a_cycle_of_several_distinct_steps_ends_the_chain():
+    # Issue 16: SpecReason's own loop on GSM8K repeated a few distinct steps to the budget.
+    loop = ["Add 3.", "Then  multiply by 2.", "Check the sum."]
+    reasoner, draft, _ = make(loop * 5, scores=[9] * 15, answers=["1"], max_steps=40)
+    result = await reasoner.ainvoke("q")
+    assert result.stop_reason == "repetition"
+    assert [s.text for s in result.steps] == loop * 2
+    assert len(draft.calls) == 6  # not one step written after the loop showed
