@@ -12,6 +12,7 @@ __all__ = [
     "BackendError",
     "EmbeddedServerError",
     "ModelFetchError",
+    "RunTimeoutError",
     "ServerUnavailableError",
     "SpecGraphError",
     "SpecGraphRuntimeError",
@@ -50,3 +51,7 @@ class ServerUnavailableError(BackendError):
 
 class EmbeddedServerError(SpecGraphRuntimeError):
     """The embedded llama.cpp server failed to start or died."""
+
+
+class RunTimeoutError(SpecGraphRuntimeError):
+    """A run went past its deadline (``ReasoningConfig.run_timeout_s``) and was stopped."""

@@ -7,6 +7,7 @@ the final state into a `ReasoningResult`.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Sequence
 from typing import Any, cast
@@ -14,11 +15,12 @@ from typing import Any, cast
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph.state import CompiledStateGraph
 
+from spec_graph._deadline import within
 from spec_graph._sync import run_sync
 from spec_graph.backends import backend_for
 from spec_graph.backends.base import ModelBackend
 from spec_graph.config import EndpointConfig, ReasoningConfig
-from spec_graph.errors import UserError
+from spec_graph.errors import RunTimeoutError, UserError
 from spec_graph.judging import StepScorer
 from spec_graph.nodes import SpecContext
 from spec_graph.prompts import ChatMessage
@@ -131,21 +133,30 @@ class SpeculativeReasoner:
         started = time.perf_counter()
         final: dict[str, Any] = {}
         last_node = "__start__"
+        kept = 0
+        updates = graph.astream(
+            graph_input, config=run_config, context=context, stream_mode=["updates", "values"]
+        )
         try:
-            async for mode, chunk in graph.astream(
-                graph_input,
-                config=run_config,
-                context=context,
-                stream_mode=["updates", "values"],
-            ):
+            async for mode, chunk in _before_deadline(updates, config.run_timeout_s, started):
                 if mode == "values":
                     final = cast("dict[str, Any]", chunk)
                     continue
                 for node, update in cast("dict[str, Any]", chunk).items():
                     last_node = node
                     for step in (update or {}).get("steps", []):
+                        kept += 1
                         yield step
+        except asyncio.TimeoutError:
+            msg = (
+                f"the run did not finish within its {config.run_timeout_s:g} s deadline "
+                f"(run_timeout_s) and was stopped after {kept} kept steps"
+            )
+            raise RunTimeoutError(msg) from None
         finally:
+            close = getattr(updates, "aclose", None)  # a stopped run stops its nodes, and
+            if close is not None:  # their HTTP calls, now rather than when collected
+                await close()
             await context.cancel_prefetched()  # pipelining: never leave an early draft running
         if last_node not in ("answer", "__interrupt__"):
             raise UserError(
@@ -210,6 +221,20 @@ class SpeculativeReasoner:
         await self.draft.aclose()
         if self.target is not self.draft:
             await self.target.aclose()
+
+
+async def _before_deadline(
+    items: AsyncIterator[Any], seconds: float | None, started: float
+) -> AsyncIterator[Any]:
+    """``items`` as they come, until ``seconds`` after ``started`` (then `asyncio.TimeoutError`)."""
+    while True:
+        pending = items.__anext__()
+        left = None if seconds is None else seconds - (time.perf_counter() - started)
+        try:
+            item = await (pending if left is None else within(pending, left))
+        except StopAsyncIteration:
+            return
+        yield item
 
 
 def _graph_input(question: str, messages: Sequence[ChatMessage] | None) -> SpecState:

@@ -168,6 +168,10 @@ class ReasoningConfig(BaseModel):
     steps written this many times in a row: A, A or A, B, C, A, B, C at the default 2."""
     answer_max_tokens: int = Field(default=64, ge=1)
     """When the chain ends without a boxed answer, the target writes at most this many."""
+    run_timeout_s: float | None = Field(default=None, gt=0)
+    """A deadline for the whole run, answer included (None: none). Each call to a server has
+    its own (the endpoint's ``timeout_s``); this one bounds how long a caller waits in all,
+    however many steps are left. Past it the run stops with `RunTimeoutError`."""
     draft_sampling: SamplingConfig = SamplingConfig()
     target_sampling: SamplingConfig = SamplingConfig()
     system_prompt: str | None = None

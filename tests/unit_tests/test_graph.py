@@ -454,3 +454,28 @@ async def test_a_cycle_of_several_distinct_steps_ends_the_chain():
     assert result.stop_reason == "repetition"
     assert [s.text for s in result.steps] == loop * 2
     assert len(draft.calls) == 6  # not one step written after the loop showed
+
+
+async def test_a_run_past_its_deadline_stops_with_a_clear_error():
+    # Issue 16 (item 4): per-call deadlines do not bound a run of many steps; run_timeout_s does.
+    import asyncio
+    import time
+
+    from spec_graph.errors import RunTimeoutError
+
+    draft = ScriptedFakeBackend("fake-draft", steps=[f"step {i}" for i in range(50)], delay_s=0.05)
+    target = ScriptedFakeBackend("fake-target", scores=[9] * 50, answers=["1"])
+    config = ReasoningConfig(strategy="specreason", options=UNGATED, run_timeout_s=0.3)
+    reasoner = SpeculativeReasoner(draft, target, config)
+    started = time.monotonic()
+    with pytest.raises(RunTimeoutError, match=r"0.3 s deadline \(run_timeout_s\).* after \d+ kept"):
+        await reasoner.ainvoke("q")
+    assert time.monotonic() - started < 1.0
+    calls = len(draft.calls)
+    await asyncio.sleep(0.2)
+    assert len(draft.calls) == calls  # nothing of the run goes on behind the error
+    # without a deadline the same run finishes
+    draft = ScriptedFakeBackend("fake-draft", steps=["a", "\\boxed{1}"], delay_s=0.05)
+    target = ScriptedFakeBackend("fake-target", scores=[9, 9], answers=["1"])
+    done = await SpeculativeReasoner(draft, target, config).ainvoke("q")
+    assert done.answer == "1"

@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 
 import openai
 
+from spec_graph._deadline import within
 from spec_graph.backends.openai.wire import root_cause, short
 from spec_graph.config import EndpointConfig
 from spec_graph.errors import BackendError, ServerUnavailableError
@@ -86,7 +87,7 @@ class CallPolicy:
     ) -> T:
         limit = self.endpoint.timeout_s
         try:
-            return await _deadline(pending, max(0.0, limit if left is None else left))
+            return await within(pending, limit if left is None else left)
         except asyncio.TimeoutError:
             msg = (
                 f"timed out: no complete answer within the {limit:g} s deadline (timeout_s): "
@@ -136,20 +137,6 @@ class CallPolicy:
                 f"OpenAI-compatible server?): {short(str(e))}"
             )
             raise BackendError(msg) from e
-
-
-async def _deadline(pending: Awaitable[T], seconds: float) -> T:
-    """``await pending`` for at most ``seconds``; a cancellation from outside always wins.
-
-    Python 3.11's ``asyncio.wait_for`` drops the caller's cancellation when the awaited call
-    finishes in the same loop turn (CPython gh-86296): a Ctrl-C that landed between two short
-    requests was lost and the run went on. ``asyncio.timeout`` (3.11+) has no such race.
-    """
-    timeout = getattr(asyncio, "timeout", None)
-    if timeout is None:  # Python 3.10
-        return await asyncio.wait_for(pending, seconds)
-    async with timeout(seconds):
-        return await pending
 
 
 class _Transient(Exception):
