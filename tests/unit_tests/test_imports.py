@@ -28,6 +28,7 @@ EXPECTED_ALL = [
     "NextToken",
     "ReasoningConfig",
     "ReasoningResult",
+    "RunTimeoutError",
     "RunTotals",
     "SamplingConfig",
     "ScoreRequest",
