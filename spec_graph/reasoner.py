@@ -27,6 +27,7 @@ from spec_graph.prompts import ChatMessage
 from spec_graph.state import ReasoningResult, SpecState, Step, summarize
 from spec_graph.strategies import Strategy, get_strategy
 from spec_graph.strategies.base import built_for
+from spec_graph.threads import thread_input
 from spec_graph.tools import ToolLimits, tools_by_name
 
 __all__ = ["SpeculativeReasoner"]
@@ -51,6 +52,10 @@ class SpeculativeReasoner:
             functions; `spec_graph.tools` has a calculator and a sandboxed Python): a kept step
             that calls one is followed by a ``tool`` step with the result (docs/tools.md).
         tool_limits: bounds on tool use (calls per run, seconds per call, output size).
+        checkpointer: a LangGraph checkpointer (e.g. `spec_graph.threads.sqlite_checkpointer`)
+            for durable threads: with it, a run given a ``thread_id`` is saved after every
+            node, resumes after a crash, and a new question on the thread starts a new run
+            (`spec_graph.threads`). Ignored when ``graph`` is given (compile it with one).
 
     Example:
         >>> reasoner = SpeculativeReasoner.from_endpoints(draft_endpoint, target_endpoint)  # doctest: +SKIP
@@ -68,6 +73,7 @@ class SpeculativeReasoner:
         judge: StepScorer | None = None,
         tools: Sequence[Any] = (),
         tool_limits: ToolLimits | None = None,
+        checkpointer: Any = None,
     ) -> None:
         self.draft = draft
         self.target = target
@@ -82,6 +88,8 @@ class SpeculativeReasoner:
             config = ReasoningConfig(strategy=owner) if owner else ReasoningConfig()
         self.config = config
         self.graph = graph
+        self.checkpointer = checkpointer
+        self._graphs: dict[str, CompiledStateGraph[Any, Any, Any, Any]] = {}
 
     @classmethod
     def from_endpoints(
@@ -105,17 +113,43 @@ class SpeculativeReasoner:
         question: str = "",
         *,
         messages: Sequence[ChatMessage] | None = None,
+        thread_id: str | None = None,
+        resume: bool = False,
         run_config: RunnableConfig | None = None,
         **overrides: Any,
     ) -> AsyncIterator[Step | ReasoningResult]:
         """Yield each kept `Step` as soon as it is kept, then the `ReasoningResult`.
 
-        ``run_config`` is merged into the LangGraph run config (tags, callbacks, thread id).
+        Args:
+            question: the problem (or give ``messages``; empty with ``resume``).
+            messages: a conversation to continue instead of one question.
+            thread_id: run on this durable thread (needs a checkpointer): the same question
+                again resumes its unfinished run, a new one starts a new run in the same
+                conversation (`spec_graph.threads`). Also read from
+                ``run_config["configurable"]["thread_id"]``.
+            resume: continue the thread's unfinished run (an error if it has none).
+            run_config: merged into the LangGraph run config (tags, callbacks).
+            **overrides: `ReasoningConfig` fields and strategy settings for this run.
         """
         config = self.resolve_config(**overrides)
-        graph_input = _graph_input(question, messages)
         strategy = get_strategy(config.strategy)
         graph = self._graph_for(strategy)
+        run: dict[str, Any] = dict(run_config or {})
+        configurable = dict(run.get("configurable") or {})
+        thread_id = thread_id or configurable.get("thread_id")
+        graph_input: SpecState | None
+        if thread_id is None:
+            if resume:
+                raise UserError("resume=True needs a thread_id (the run to resume)")
+            graph_input = _graph_input(question, messages)
+        else:
+            run["configurable"] = {**configurable, "thread_id": str(thread_id)}
+            fresh = (
+                {} if resume and not (question or messages) else _graph_input(question, messages)
+            )
+            graph_input, question = await thread_input(  # type: ignore[assignment]
+                graph, run, dict(fresh), resume=resume, system_prompt=config.system_prompt
+            )
         context = SpecContext(
             draft=self.draft,
             target=self.target,
@@ -126,27 +160,40 @@ class SpeculativeReasoner:
             tools=self.tools,
             tool_limits=self.tool_limits,
         )
-        run_config = {
-            **(run_config or {}),
-            "recursion_limit": config.max_steps * _SUPERSTEPS_PER_STEP + 8,
-        }
+        run["recursion_limit"] = config.max_steps * _SUPERSTEPS_PER_STEP + 8
         started = time.perf_counter()
         final: dict[str, Any] = {}
         last_node = "__start__"
         kept = 0
+        # On a thread, each node's state is saved before the next node runs ("sync"), and a
+        # step is shown once the node after it has started: a step seen is a step saved.
+        durable = thread_id is not None
+        unsaved: list[Step] = []
         updates = graph.astream(
-            graph_input, config=run_config, context=context, stream_mode=["updates", "values"]
+            graph_input,
+            config=cast("RunnableConfig", run),
+            context=context,
+            stream_mode=["updates", "values"],
+            durability="sync" if durable else None,
         )
         try:
             async for mode, chunk in _before_deadline(updates, config.run_timeout_s, started):
                 if mode == "values":
                     final = cast("dict[str, Any]", chunk)
                     continue
+                for step in unsaved:
+                    yield step
+                unsaved = []
                 for node, update in cast("dict[str, Any]", chunk).items():
                     last_node = node
                     for step in (update or {}).get("steps", []):
                         kept += 1
-                        yield step
+                        if durable:
+                            unsaved.append(step)
+                        else:
+                            yield step
+            for step in unsaved:  # the run ended: its last state is saved
+                yield step
         except asyncio.TimeoutError:
             msg = (
                 f"the run did not finish within its {config.run_timeout_s:g} s deadline "
@@ -180,8 +227,12 @@ class SpeculativeReasoner:
 
     def _graph_for(self, strategy: Strategy) -> CompiledStateGraph[Any, Any, Any, Any]:
         """The given graph, if it serves ``strategy``; else the strategy's own."""
-        if self.graph is None:
+        if self.graph is None and self.checkpointer is None:
             return strategy.graph()
+        if self.graph is None:
+            if strategy.name not in self._graphs:
+                self._graphs[strategy.name] = strategy.build(checkpointer=self.checkpointer)
+            return self._graphs[strategy.name]
         owner = built_for(self.graph)
         if owner is not None and owner != strategy.name:
             msg = (
@@ -196,11 +247,19 @@ class SpeculativeReasoner:
         question: str = "",
         *,
         messages: Sequence[ChatMessage] | None = None,
+        thread_id: str | None = None,
+        resume: bool = False,
         **overrides: Any,
     ) -> ReasoningResult:
-        """Reason about ``question`` (or continue ``messages``) and return the full result."""
+        """Reason about ``question`` (or continue ``messages``) and return the full result.
+
+        ``thread_id`` and ``resume``: durable threads, as in `astream`.
+        """
         result: ReasoningResult | None = None
-        async for item in self.astream(question, messages=messages, **overrides):
+        stream = self.astream(
+            question, messages=messages, thread_id=thread_id, resume=resume, **overrides
+        )
+        async for item in stream:
             if isinstance(item, ReasoningResult):
                 result = item
         assert result is not None
