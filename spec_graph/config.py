@@ -61,6 +61,7 @@ __all__ = [
     "RoleEndpoint",
     "SamplingConfig",
     "ScoreMethod",
+    "ServeSettings",
     "ServerKind",
     "SpecGraphSettings",
     "StrategyEntry",
@@ -157,6 +158,33 @@ class EmbeddedSettings(BaseModel):
     """Token-level speculative decoding inside the target's server (draft proposes N)."""
 
 
+class ServeSettings(BaseModel):
+    """``spec-graph serve``: where it listens, how much it takes at once, who may call it.
+
+    Env: ``SPEC_GRAPH_SERVE__HOST``, ``..._PORT``, ``..._MAX_CONCURRENCY``, ``..._API_KEY``,
+    ``..._MAX_TOKENS``, ``..._DRAIN_S``; the flags of ``spec-graph serve`` beat them.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    host: str = "127.0.0.1"
+    """Loopback by default: put a proxy with TLS in front to serve other machines."""
+    port: int = Field(default=8080, ge=0, le=65535)
+    """0: a free port (the URL printed says which)."""
+    max_concurrency: int = Field(default=4, ge=1)
+    """Chat completions run at once; one more is answered 429 with ``Retry-After``."""
+    retry_after_s: int = Field(default=1, ge=1)
+    """The ``Retry-After`` of a 429."""
+    api_key: SecretStr | None = Field(default=None, repr=False)
+    """Bearer key every ``/v1`` call must send; None: no key. Never logged or shown."""
+    max_tokens: int | None = Field(default=1024, ge=1)
+    """The reply's cap when a request gives none (the reasoning has its own budget)."""
+    drain_s: float = Field(default=30.0, ge=0)
+    """On SIGTERM: seconds the runs in flight may take to finish before they are stopped."""
+    ready_timeout_s: float = Field(default=5.0, gt=0)
+    """Seconds ``GET /ready`` waits for each model server."""
+
+
 class SpecGraphSettings(BaseSettings):
     """The one configuration root: code, env vars (``SPEC_GRAPH_...``, ``__`` nests), the file.
 
@@ -182,6 +210,8 @@ class SpecGraphSettings(BaseSettings):
     reasoning: ReasoningConfig = Field(default_factory=ReasoningConfig)
     tools: ToolLimits = Field(default_factory=ToolLimits)
     """Bounds on tool use in each run (calls, seconds per call, output size)."""
+    serve: ServeSettings = Field(default_factory=ServeSettings)
+    """``spec-graph serve`` (host, port, concurrency, API key)."""
 
     @classmethod
     def settings_customise_sources(

@@ -1,4 +1,4 @@
-"""The ``spec-graph`` command: ``ask`` a question, ``bench`` modes, ``tune`` the default, ``models``.
+"""The ``spec-graph`` command: ``ask`` a question, ``serve`` an API, ``bench``, ``tune``, ``models``.
 
 Errors are one line on stderr with a non-zero exit (1 at run time, 2 for usage), never a
 traceback; progress and the live view go to stderr/stdout so ``--json`` output stays clean.
@@ -17,6 +17,7 @@ from spec_graph.cli import signals
 from spec_graph.cli.ask import ask, models
 from spec_graph.cli.bench import bench
 from spec_graph.cli.display import AmountColumn, DownloadProgress, err, shown
+from spec_graph.cli.serve import serve
 from spec_graph.cli.tune import tune
 from spec_graph.errors import SpecGraphError, UserError
 
@@ -30,6 +31,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command()(ask)
+app.command()(serve)
 app.command()(bench)
 app.command()(tune)
 app.command()(models)
