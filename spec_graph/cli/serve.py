@@ -117,7 +117,9 @@ def serve(
     shown_key = "required" if serve_settings.api_key is not None else "none"
 
     def listening(url: str) -> None:
-        out.print(f"spec-graph serve: listening on {escape(url)} (API key: {shown_key})")
+        out.print(
+            f"spec-graph serve: listening on {escape(url)} (API key: {shown_key})", soft_wrap=True
+        )
 
     try:
         with servers:  # embedded models start here, before the server listens

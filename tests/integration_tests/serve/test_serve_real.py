@@ -1,0 +1,117 @@
+"""``spec-graph serve --profile tiny`` as a real process, answering real clients.
+
+The tiny profile (SmolLM2-135M in both roles) is weak: what is checked is the wire (the
+reasoning streamed in both fields, usage, telemetry, a clean stop on SIGTERM), not answers.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import httpx
+import openai
+import pytest
+
+SMALL = {"max_steps": 2, "max_step_tokens": 32, "token_budget": 96}
+QUESTION = [{"role": "user", "content": "What is 7 * 6?"}]
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    """The server's base URL; stopped with SIGTERM after the module, which must exit cleanly."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "spec_graph", "serve", "--profile", "tiny", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    url = None
+    deadline = time.monotonic() + 300
+    assert process.stdout is not None
+    for line in process.stdout:
+        found = re.search(r"listening on (http://127\.0\.0\.1:\d+/v1)", line)
+        if found:
+            url = found.group(1)
+            break
+        assert time.monotonic() < deadline, "the server did not start in time"
+    if url is None:
+        process.kill()
+        pytest.fail(f"serve exited before listening: {process.communicate()[1][-2000:]}")
+    try:
+        yield url
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            _, stderr = process.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise
+        assert process.returncode == 143, stderr[-2000:]
+
+
+def test_openai_client_streams_reasoning_then_the_reply(server):
+    assert httpx.get(server.removesuffix("/v1") + "/ready", timeout=30).status_code == 200
+    client = openai.OpenAI(base_url=server, api_key="unused", max_retries=0, timeout=300)
+    started = time.perf_counter()
+    first_reasoning = first_text = None
+    reasoning, text, usage, telemetry = [], [], None, None
+    stream = client.chat.completions.create(
+        model="spec-graph/specreason",
+        messages=QUESTION,
+        stream=True,
+        stream_options={"include_usage": True},
+        max_tokens=24,
+        temperature=0,
+        extra_body=SMALL,
+    )
+    for chunk in stream:
+        if chunk.usage is not None:
+            usage = chunk.usage
+        if not chunk.choices:
+            continue
+        delta = chunk.choices[0].delta
+        if delta.model_extra.get("reasoning_content"):
+            assert delta.model_extra["reasoning"] == delta.model_extra["reasoning_content"]
+            first_reasoning = first_reasoning or time.perf_counter() - started
+            reasoning.append(delta.model_extra["reasoning_content"])
+        if delta.content:
+            first_text = first_text or time.perf_counter() - started
+            text.append(delta.content)
+        if chunk.choices[0].finish_reason:
+            telemetry = chunk.model_extra["spec_graph"]
+    assert reasoning, "no reasoning was streamed"
+    assert "".join(text).strip(), "no reply"
+    assert first_reasoning <= first_text
+    assert telemetry["draft_model"]
+    assert telemetry["strategy"] == "specreason"
+    assert 1 <= telemetry["steps"] <= 2
+    assert usage.completion_tokens_details.reasoning_tokens > 0
+    assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens
+    print(f"first reasoning {first_reasoning:.2f} s, first text {first_text:.2f} s")
+
+
+def test_chat_openai_gets_the_reply_and_usage(server):
+    langchain_openai = pytest.importorskip(
+        "langchain_openai", reason="langchain-openai is not installed (the test extra has it)"
+    )
+    model = langchain_openai.ChatOpenAI(
+        model="spec-graph/target-only",
+        base_url=server,
+        api_key="unused",
+        max_retries=0,
+        max_tokens=24,
+        temperature=0,
+        extra_body=SMALL,
+        timeout=300,
+    )
+    message = model.invoke("What is 7 * 6?")
+    assert message.text.strip()
+    assert message.usage_metadata["output_token_details"]["reasoning"] > 0
+    assert message.response_metadata["model_name"] == "spec-graph/target-only"
