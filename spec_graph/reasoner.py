@@ -147,9 +147,11 @@ class SpeculativeReasoner:
             fresh = (
                 {} if resume and not (question or messages) else _graph_input(question, messages)
             )
-            graph_input, question = await thread_input(  # type: ignore[assignment]
+            graph_input, question, kept_before = await thread_input(  # type: ignore[assignment]
                 graph, run, dict(fresh), resume=resume, system_prompt=config.system_prompt
             )
+            for step in kept_before:  # a resumed run: the steps it kept before it stopped
+                yield step
         context = SpecContext(
             draft=self.draft,
             target=self.target,

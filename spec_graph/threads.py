@@ -18,6 +18,7 @@ block, types it was not told about.
 from __future__ import annotations
 
 import asyncio
+import os
 import types
 import typing
 from collections.abc import AsyncIterator, Sequence
@@ -25,6 +26,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import platformdirs
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.types import Overwrite
 from pydantic import BaseModel
@@ -32,7 +34,14 @@ from pydantic import BaseModel
 from spec_graph.errors import UserError
 from spec_graph.prompts import ChatMessage, problem_messages
 
-__all__ = ["run_input", "serializer", "sqlite_checkpointer", "state_types", "thread_input"]
+__all__ = [
+    "default_store",
+    "run_input",
+    "serializer",
+    "sqlite_checkpointer",
+    "state_types",
+    "thread_input",
+]
 
 _PER_RUN_LISTS = ("steps", "context")
 """Append channels of one run: a new question on a thread starts them afresh."""
@@ -42,6 +51,18 @@ _PER_RUN_VALUES: dict[str, Any] = {
     "stop_reason": None,
     "telemetry": {},
 }
+
+
+def default_store() -> Path:
+    """Where ``spec-graph ask --thread`` keeps its threads.
+
+    Env ``SPEC_GRAPH_THREADS_DB``, else ``threads.sqlite`` in the user's state folder
+    (``~/.local/state/spec-graph`` on Linux).
+    """
+    given = os.environ.get("SPEC_GRAPH_THREADS_DB")
+    if given:
+        return Path(given).expanduser()
+    return Path(platformdirs.user_state_dir("spec-graph")) / "threads.sqlite"
 
 
 def state_types(schema: Any) -> set[type[BaseModel]]:
@@ -96,10 +117,12 @@ async def thread_input(
     *,
     resume: bool,
     system_prompt: str | None,
-) -> tuple[dict[str, Any] | None, str]:
-    """The input of a run on the thread ``run_config`` names, and the run's question.
+) -> tuple[dict[str, Any] | None, str, list[Any]]:
+    """The input of a run on the thread ``run_config`` names, its question, and its kept steps.
 
-    Reads the thread's saved state from ``graph``'s checkpointer (`run_input` decides).
+    Reads the thread's saved state from ``graph``'s checkpointer (`run_input` decides). The
+    steps are those a resumed run kept before it stopped (none for a new run): shown first,
+    so whoever resumes sees the whole chain.
     """
     thread_id = str(run_config["configurable"]["thread_id"])
     if graph.checkpointer is None:
@@ -118,7 +141,8 @@ async def thread_input(
         system_prompt=system_prompt,
     )
     question = str((fresh or values).get("question", ""))
-    return graph_input, question
+    kept = list(values.get("steps", [])) if graph_input is None else []
+    return graph_input, question, kept
 
 
 def _prepared(path: Path) -> Path:
@@ -139,8 +163,9 @@ def run_input(
     """The graph input for a run on a thread whose saved state is ``saved``.
 
     None resumes the unfinished run from its last checkpoint. Otherwise a new run: ``fresh``
-    (the input a thread-less run would get) with the last run's per-run channels cleared and
-    the conversation so far in front of the new question.
+    (the input a thread-less run would get) with the last run's per-run channels cleared; a
+    new question gets the conversation so far in front of it (a caller that sends
+    ``messages``, like a chat model, sends the whole conversation itself).
 
     Args:
         saved: the thread's saved values ({} for a new thread).
@@ -166,7 +191,8 @@ def run_input(
         **{name: Overwrite([]) for name in _PER_RUN_LISTS},
         **_PER_RUN_VALUES,
     }
-    new["messages"] = _continued(before, saved.get("answer"), new_turn)
+    if not fresh.get("messages"):  # a question: the thread's conversation goes on
+        new["messages"] = _continued(before, saved.get("answer"), new_turn)
     return new
 
 
@@ -182,9 +208,7 @@ def _conversation(values: dict[str, Any], system_prompt: str | None) -> list[Cha
 def _continued(
     before: list[ChatMessage], answer: str | None, new: list[ChatMessage]
 ) -> list[ChatMessage]:
-    """The thread's conversation, its last answer, then the new turn (unless given whole)."""
-    if new[: len(before)] == before:  # the caller sent the whole conversation (a chat model)
-        return new
+    """The thread's conversation, its last answer, then the new turn."""
     reply: Sequence[ChatMessage] = (
         [{"role": "assistant", "content": f"\\boxed{{{answer}}}"}] if answer else []
     )

@@ -16,7 +16,6 @@ dicts, and the pipeline's events come out as ``AIMessageChunk``:
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Sequence
 from contextlib import aclosing
@@ -24,7 +23,6 @@ from typing import Any, Literal, cast
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import (
-    BaseChatModel,
     LangSmithParams,
     LanguageModelInput,
     ModelProfile,
@@ -38,9 +36,10 @@ from pydantic import ConfigDict, Field, PrivateAttr, field_validator, model_vali
 
 from spec_graph._sync import run_sync
 from spec_graph.backends import backend_for
-from spec_graph.chat_models._deprecation import warn_at_caller
+from spec_graph.chat_models._env_defaults import defaults_from_env
 from spec_graph.chat_models._messages import ChunkMapper, to_wire
 from spec_graph.chat_models._structured import structured_output, tool_binding
+from spec_graph.chat_models._threads import ThreadedCalls, current_thread
 from spec_graph.config import EndpointConfig, ReasoningConfig, SpecGraphSettings
 from spec_graph.embedded import EmbeddedModels, get_profile
 from spec_graph.reasoner import SpeculativeReasoner
@@ -65,7 +64,7 @@ def _chat_reasoning_defaults() -> ReasoningConfig:
     return tuned.with_overrides(**caps) if caps else tuned
 
 
-class SpeculativeReasoningChatModel(BaseChatModel):
+class SpeculativeReasoningChatModel(ThreadedCalls):
     """Speculative reasoning (draft writes, target judges and corrects) as a chat model.
 
     Setup:
@@ -127,40 +126,18 @@ class SpeculativeReasoningChatModel(BaseChatModel):
     max_concurrency: int = Field(default=4, ge=1)
     """Most runs of this model at once (``batch``, concurrent ``ainvoke``/``astream`` alike);
     the rest wait their turn, so 200 callers do not each get 1/200 of the servers."""
+    checkpointer: Any = Field(default=None, exclude=True)
+    """For durable threads: with a LangGraph checkpointer (`spec_graph.threads`), a call
+    made with ``config={"configurable": {"thread_id": ...}}`` saves its reasoning run, and
+    the same call again after a crash resumes it instead of starting over."""
     reasoner: Any = Field(default=None, exclude=True)
     """A prebuilt `SpeculativeReasoner` (e.g. with your own graph); overrides the endpoints."""
 
     @model_validator(mode="before")
     @classmethod
     def _defaults_from_env(cls, data: Any) -> Any:
-        """Fill what the caller left out from ``SPEC_GRAPH_...`` env vars (`SpecGraphSettings`).
-
-        The old keyword ``profile="tiny"`` (a string) still names the embedded profile, with a
-        `DeprecationWarning`; ``profile`` itself is LangChain's `ModelProfile`.
-        """
-        if not isinstance(data, dict):
-            return data
-        data = dict(data)
-        if isinstance(data.get("profile"), str):
-            name = data.pop("profile")
-            if data.get("embedded_profile", name) != name:
-                msg = f"profile={name!r} and embedded_profile={data['embedded_profile']!r} disagree"
-                raise ValueError(msg)
-            data["embedded_profile"] = name
-            warn_at_caller(
-                "SpeculativeReasoningChatModel(profile=...) is deprecated: pass "
-                f"embedded_profile={name!r}; `profile` is LangChain's ModelProfile",
-            )
-        settings = SpecGraphSettings()
-        for role in ("draft", "target"):
-            if data.get(role) is None and (endpoint := settings.endpoint(role)) is not None:
-                data[role] = endpoint
-        # TODO(config): ask SpecGraphSettings whether the profile was set (e.g. its
-        # model_fields_set) once config.py makes it the one configuration root; read here
-        # from os.environ only to tell "set" from "defaulted".
-        if "embedded_profile" not in data and "SPEC_GRAPH_PROFILE" in os.environ:
-            data["embedded_profile"] = settings.profile
-        return data
+        """Fill what the caller left out from ``SPEC_GRAPH_...`` env vars (`defaults_from_env`)."""
+        return defaults_from_env(data)
 
     @field_validator("embedded_profile")
     @classmethod
@@ -252,7 +229,10 @@ class SpeculativeReasoningChatModel(BaseChatModel):
                     embedded = EmbeddedModels.shared(self.embedded_profile)
                     draft, target = draft or embedded.draft, target or embedded.target
                 self._built = SpeculativeReasoner(
-                    backend_for(draft), backend_for(target), self.reasoning
+                    backend_for(draft),
+                    backend_for(target),
+                    self.reasoning,
+                    checkpointer=self.checkpointer,
                 )
             return self._built
 
@@ -285,7 +265,8 @@ class SpeculativeReasoningChatModel(BaseChatModel):
     ) -> Iterator[ChatGenerationChunk]:
         stream = cast(
             "AsyncGenerator[ChatGenerationChunk, None]",
-            self._astream(messages, stop, None, **kwargs),
+            # _astream runs on run_sync's loop, outside this context: the thread goes along
+            self._astream(messages, stop, None, **kwargs, _thread_id=current_thread()),
         )
         try:
             while True:
@@ -305,6 +286,7 @@ class SpeculativeReasoningChatModel(BaseChatModel):
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
         kwargs = dict(kwargs)
+        thread_id = kwargs.pop("_thread_id", None) or current_thread()
         model_name = kwargs.pop("model", None) or self.model_name  # the name traced
         kwargs.pop("ls_structured_output_format", None)  # set by with_structured_output
         wire = to_wire(messages)
@@ -319,6 +301,7 @@ class SpeculativeReasoningChatModel(BaseChatModel):
             temperature=kwargs.pop("temperature", self.temperature),
             overrides=kwargs,
             caller=self._llm_type,
+            thread_id=thread_id if self._saves_threads() else None,
         )
         mapper = ChunkMapper(model_name)
         # At most max_concurrency runs of this model at once; closing early stops the

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager, AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -37,25 +38,38 @@ from spec_graph.errors import UserError
 from spec_graph.reasoner import SpeculativeReasoner
 from spec_graph.state import ReasoningResult
 from spec_graph.strategies import strategy_names
+from spec_graph.threads import default_store, sqlite_checkpointer
 
 __all__ = ["ask", "models"]
 
 
-async def _run(reasoner: SpeculativeReasoner, question: str, as_json: bool) -> ReasoningResult:
+async def _run(
+    make: Callable[[Any], SpeculativeReasoner],
+    question: str,
+    as_json: bool,
+    thread: str | None,
+    resume: bool,
+) -> ReasoningResult:
+    """Run once; on a thread, in the threads store (`spec_graph.threads.default_store`)."""
     result: ReasoningResult | None = None
     status: AbstractContextManager[Any] = (
         nullcontext() if as_json else err.status("reasoning...", spinner="dots")
     )
-    try:
-        with status:
-            async for item in reasoner.astream(question):
-                if isinstance(item, ReasoningResult):
-                    result = item
-                elif not as_json:
-                    out.print(step_line(item))
-                    out.print(shown(item.text), "\n")
-    finally:
-        await reasoner.aclose()
+    store: AbstractAsyncContextManager[Any] = (
+        sqlite_checkpointer(default_store()) if thread else nullcontext()
+    )
+    async with store as checkpointer:
+        reasoner = make(checkpointer)
+        try:
+            with status:
+                async for item in reasoner.astream(question, thread_id=thread, resume=resume):
+                    if isinstance(item, ReasoningResult):
+                        result = item
+                    elif not as_json:
+                        out.print(step_line(item))
+                        out.print(shown(item.text), "\n")
+        finally:
+            await reasoner.aclose()
     assert result is not None
     return result
 
@@ -85,8 +99,12 @@ def read_question(given: str) -> str:
 def ask(
     question: Annotated[
         str,
-        typer.Argument(help="The question to reason about; - reads it from stdin (any length)."),
-    ],
+        typer.Argument(
+            help="The question to reason about; - reads it from stdin (any length). May be "
+            "left out with --resume.",
+            show_default=False,
+        ),
+    ] = "",
     profile: Profile = None,
     strategy: Annotated[
         str | None,
@@ -155,12 +173,27 @@ def ask(
         Path | None, typer.Option(help="Embedded target from this GGUF file.")
     ] = None,
     timeout: Timeout = None,
+    thread: Annotated[
+        str | None,
+        typer.Option(
+            help="Run on this durable thread (saved after every step; env "
+            "SPEC_GRAPH_THREADS_DB says where): the same question again resumes a run that "
+            "was stopped, a new one continues the conversation.",
+        ),
+    ] = None,
+    resume: Annotated[
+        str | None,
+        typer.Option(help="Resume the stopped run of this thread (no question needed)."),
+    ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the result as JSON (all steps and totals).")
     ] = False,
 ) -> None:
     """Answer QUESTION with speculative reasoning, showing each step as it lands."""
-    question = read_question(question)
+    if resume and thread and resume != thread:
+        raise UserError(f"--thread {thread!r} and --resume {resume!r} name different threads")
+    thread = thread or resume
+    question = "" if resume and not question else read_question(question)
     settings = load_settings()
     if not as_json:
         note_tuned()
@@ -191,10 +224,22 @@ def ask(
     )
     try:
         with servers:
-            reasoner = SpeculativeReasoner.from_endpoints(servers.draft, servers.target, config)
-            result = asyncio.run(_run(reasoner, question, as_json))
+            result = asyncio.run(
+                _run(
+                    lambda checkpointer: SpeculativeReasoner.from_endpoints(
+                        servers.draft, servers.target, config, checkpointer=checkpointer
+                    ),
+                    question,
+                    as_json,
+                    thread,
+                    resume is not None,
+                )
+            )
     except KeyboardInterrupt:
-        raise typer.Exit(interrupted()) from None
+        code = interrupted()
+        if thread:
+            err.print(f"resume with: spec-graph ask --resume {shown(thread)}")
+        raise typer.Exit(code) from None
     if as_json:
         sys.stdout.write(json.dumps(json_result(result), indent=2) + "\n")
         return

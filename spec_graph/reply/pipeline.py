@@ -109,6 +109,7 @@ async def run_reply(
     result: ReasoningResult | None = None
     async for item in runner.astream(
         messages=cast("list[ChatMessage]", reasoning_messages),
+        thread_id=call.thread_id,
         run_config={"tags": [TAG_NOSTREAM], "callbacks": None},
     ):
         if isinstance(item, Step):
@@ -176,7 +177,7 @@ def _runner(reasoner: SpeculativeReasoner, call: CallSettings) -> SpeculativeRea
     runner = copy.copy(reasoner)
     runner.config = call.config
     if reasoner.graph is None:
-        runner.graph = reply_graph(get_strategy(call.config.strategy))
+        runner.graph = reply_graph(get_strategy(call.config.strategy), reasoner.checkpointer)
     return runner
 
 

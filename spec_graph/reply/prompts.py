@@ -49,20 +49,33 @@ REPLY_WITH_TOOLS_INSTRUCTION = (
 _REPLY_GRAPHS: weakref.WeakKeyDictionary[Strategy, CompiledStateGraph[Any, Any, Any, Any]] = (
     weakref.WeakKeyDictionary()
 )
+_SAVED_GRAPHS: weakref.WeakKeyDictionary[
+    Any, weakref.WeakKeyDictionary[Strategy, CompiledStateGraph[Any, Any, Any, Any]]
+] = weakref.WeakKeyDictionary()
+"""Per checkpointer: its reply graphs (gone with the checkpointer)."""
 _REPLY_GRAPHS_LOCK = threading.Lock()
 
 
-def reply_graph(strategy: Strategy) -> CompiledStateGraph[Any, Any, Any, Any]:
+def reply_graph(
+    strategy: Strategy, checkpointer: Any = None
+) -> CompiledStateGraph[Any, Any, Any, Any]:
     """``strategy``'s graph ending in `nodes.finish` (compiled once per strategy object).
 
-    The reply is written after the graph, so the strategy's ``answer`` node is not run. No
-    checkpointer of its own, even as a node inside a checkpointed graph.
+    The reply is written after the graph, so the strategy's ``answer`` node is not run.
+    Without ``checkpointer``, none of its own, even as a node inside a checkpointed graph
+    (an agent's checkpointer saves the agent, not each reasoning run); with one, the runs of
+    a thread are saved in it (durable threads, `spec_graph.threads`).
     """
     with _REPLY_GRAPHS_LOCK:
-        graph = _REPLY_GRAPHS.get(strategy)
+        graphs = (
+            _REPLY_GRAPHS
+            if checkpointer is None
+            else _SAVED_GRAPHS.setdefault(checkpointer, weakref.WeakKeyDictionary())
+        )
+        graph = graphs.get(strategy)
         if graph is None:
-            graph = strategy.build(answer=nodes.finish, checkpointer=False)
-            _REPLY_GRAPHS[strategy] = graph
+            graph = strategy.build(answer=nodes.finish, checkpointer=checkpointer or False)
+            graphs[strategy] = graph
         return graph
 
 

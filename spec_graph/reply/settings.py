@@ -39,6 +39,8 @@ class CallSettings:
     """OpenAI-format tools (shown to both models while reasoning, callable in the reply)."""
     tool_choice: Any = None
     response_format: dict[str, Any] | None = None
+    thread_id: str | None = None
+    """Run the reasoning on this durable thread (the reasoner needs a checkpointer)."""
 
     @classmethod
     def resolve(
@@ -53,6 +55,7 @@ class CallSettings:
         response_format: dict[str, Any] | None = None,
         overrides: Mapping[str, Any] | None = None,
         caller: str = "reply_stream",
+        thread_id: str | None = None,
     ) -> CallSettings:
         """``base`` with ``overrides`` applied; `UserError` names any argument left over.
 
@@ -81,6 +84,7 @@ class CallSettings:
             tools=tools,
             tool_choice=tool_choice if tools else None,
             response_format=response_format,
+            thread_id=thread_id,
         )
 
     def sampling(self) -> SamplingConfig:
