@@ -1,6 +1,6 @@
 """The README names only flags and settings that exist (its commands and its configuration table).
 
-Every ``spec-graph ask|bench|tune|models ...`` command in the README (code blocks and inline
+Every ``spec-graph ask|bench|tune|models|serve ...`` command in the README (code blocks and inline
 code) may use only flags that command's ``--help`` lists, and the configuration table's
 settings are `ReasoningConfig` fields; a renamed or removed flag fails here, not for a reader.
 """
@@ -19,7 +19,7 @@ from spec_graph.cli import app
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 FLAG = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*")
-COMMAND = re.compile(r"spec-graph (ask|bench|tune|models)\b([^`&#\n]*)")
+COMMAND = re.compile(r"spec-graph (ask|bench|tune|models|serve)\b([^`&#\n]*)")
 
 
 @cache
