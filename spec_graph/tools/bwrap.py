@@ -249,11 +249,14 @@ def command(
             argv += ["--ro-bind", top, top]
     for name in ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime"):
         argv += ["--ro-bind-try", name, name]
+    # /tmp first: a virtual environment under /tmp (a checkout there) is bound on top of it,
+    # not hidden under it; the code then works in an empty folder of its own below it
+    argv += ["--size", str(TMP_BYTES), "--tmpfs", "/tmp"]
     for directory in binds:
         argv += ["--ro-bind", directory, directory]
     argv += ["--ro-bind", child_script, CHILD_PATH]
-    argv += ["--proc", "/proc", "--dev", "/dev"]
-    argv += ["--size", str(TMP_BYTES), "--tmpfs", "/tmp", "--chdir", "/tmp"]
+    workdir = "/tmp/work" if any(_under(d, ["/tmp"]) for d in binds) else "/tmp"
+    argv += ["--proc", "/proc", "--dev", "/dev", "--dir", workdir, "--chdir", workdir]
     argv += ["--remount-ro", "/"]
     if seccomp_fd is not None:
         argv += ["--seccomp", str(seccomp_fd)]

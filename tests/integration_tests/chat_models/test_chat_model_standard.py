@@ -117,8 +117,8 @@ class TestSpeculativeReasoningChatModelIntegration(_SpecGraphStandardTests):
         super().test_bind_runnables_as_tools(model)
 
     # Greedy SmolLM2 loops inside the first free-text field of the schema ("no, no, no, ..." on
-    # CI's CPU) or the second ("The answer is: The answer is: ..." here) until max_tokens: the
-    # JSON is cut, and whether the lenient parser still finds both fields is luck.
+    # CI, and here in a fresh clone) or the second ("The answer is: The answer is: ...") until
+    # max_tokens: the JSON is cut, and whether the lenient parser finds both fields is luck.
     @pytest.mark.xfail(strict=False, reason=TINY_LIMIT.format(what=STRING_LOOP))
     @pytest.mark.parametrize("schema_type", ["pydantic", "typeddict", "json_schema"])
     def test_structured_output(self, model: BaseChatModel, schema_type: str) -> None:
@@ -128,6 +128,10 @@ class TestSpeculativeReasoningChatModelIntegration(_SpecGraphStandardTests):
     @pytest.mark.parametrize("schema_type", ["pydantic", "typeddict", "json_schema"])
     async def test_structured_output_async(self, model: BaseChatModel, schema_type: str) -> None:
         await super().test_structured_output_async(model, schema_type)
+
+    @pytest.mark.xfail(strict=False, reason=TINY_LIMIT.format(what=STRING_LOOP))
+    def test_structured_output_pydantic_2_v1(self, model: BaseChatModel) -> None:
+        super().test_structured_output_pydantic_2_v1(model)
 
     @pytest.mark.xfail(reason=TINY_LIMIT.format(what="copy non-ASCII text into tool arguments"))
     def test_unicode_tool_call_integration(self, model: BaseChatModel, *args, **kwargs) -> None:
