@@ -1,18 +1,31 @@
-"""The chat model's constructor defaults from ``SPEC_GRAPH_...`` env vars."""
+"""The chat model's constructor arguments: env defaults, unknown ones, limits per endpoint.
+
+Defaults come from ``SPEC_GRAPH_...`` env vars; an unknown argument is refused naming the
+field meant; ``timeout``/``max_retries``/``api_key`` (LangChain's standard parameters) apply
+to both endpoints.
+"""
 
 from __future__ import annotations
 
+import difflib
 import os
+from collections.abc import Collection
 from typing import Any
 
+from pydantic import SecretStr
+
 from spec_graph.chat_models._deprecation import warn_at_caller
-from spec_graph.config import SpecGraphSettings
+from spec_graph.config import EndpointConfig, SpecGraphSettings
+from spec_graph.errors import UserError
 
-__all__ = ["defaults_from_env"]
+__all__ = ["defaults_from_env", "with_limits"]
 
 
-def defaults_from_env(data: Any) -> Any:
+def defaults_from_env(data: Any, known: Collection[str]) -> Any:
     """Fill what the caller left out from ``SPEC_GRAPH_...`` env vars (`SpecGraphSettings`).
+
+    An argument that is none of ``known`` (the model's fields and aliases) is a `UserError`
+    naming the field meant: ignored, ``base_url=...`` would silently run the embedded models.
 
     The old keyword ``profile="tiny"`` (a string) still names the embedded profile, with a
     `DeprecationWarning`; ``profile`` itself is LangChain's `ModelProfile`.
@@ -20,6 +33,7 @@ def defaults_from_env(data: Any) -> Any:
     if not isinstance(data, dict):
         return data
     data = dict(data)
+    _refuse_unknown(data, known)
     if isinstance(data.get("profile"), str):
         name = data.pop("profile")
         if data.get("embedded_profile", name) != name:
@@ -40,3 +54,45 @@ def defaults_from_env(data: Any) -> Any:
     if "embedded_profile" not in data and "SPEC_GRAPH_PROFILE" in os.environ:
         data["embedded_profile"] = settings.profile
     return data
+
+
+# What users of other chat models write, and where it goes here.
+_INSTEAD = {
+    "base_url": "target=EndpointConfig(base_url=..., model=...) (and draft=...)",
+    "seed": "reasoning=ReasoningConfig(target_sampling=SamplingConfig(seed=...))",
+    "model_kwargs": "reasoning=ReasoningConfig(...) for the reasoning, or per-call keywords",
+}
+
+
+def _refuse_unknown(data: dict[str, Any], known: Collection[str]) -> None:
+    unknown = [k for k in data if k not in known]
+    if not unknown:
+        return
+    hints = []
+    for key in unknown:
+        if key in _INSTEAD:
+            hints.append(f"{key}: use {_INSTEAD[key]}")
+        elif close := difflib.get_close_matches(key, list(known), n=1):
+            hints.append(f"{key}: did you mean {close[0]!r}?")
+        else:
+            hints.append(f"{key}: not a setting of this model")
+    raise UserError(
+        "SpeculativeReasoningChatModel got unknown arguments (" + "; ".join(hints) + ")"
+    )
+
+
+def with_limits(
+    endpoint: EndpointConfig,
+    timeout: float | None,
+    max_retries: int | None,
+    api_key: SecretStr | None,
+) -> EndpointConfig:
+    """``endpoint`` with the chat model's ``timeout``/``max_retries`` (and key, if it has none)."""
+    update: dict[str, Any] = {}
+    if timeout is not None:
+        update["timeout_s"] = timeout
+    if max_retries is not None:
+        update["max_retries"] = max_retries
+    if api_key is not None and endpoint.api_key is None:
+        update["api_key"] = api_key
+    return endpoint.model_copy(update=update) if update else endpoint

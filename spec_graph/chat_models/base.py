@@ -32,11 +32,11 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.tools import BaseTool
-from pydantic import ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, field_validator, model_validator
 
 from spec_graph._sync import run_sync
 from spec_graph.backends import backend_for
-from spec_graph.chat_models._env_defaults import defaults_from_env
+from spec_graph.chat_models._env_defaults import defaults_from_env, with_limits
 from spec_graph.chat_models._messages import ChunkMapper, to_wire
 from spec_graph.chat_models._structured import structured_output, tool_binding
 from spec_graph.chat_models._threads import ThreadedCalls, current_thread
@@ -103,7 +103,10 @@ class SpeculativeReasoningChatModel(ThreadedCalls):
     on every chat model; the embedded models are chosen by ``embedded_profile``.
     """
 
-    model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True)
+    # hide_input_in_errors: a validation error must never print the api_key it was given
+    model_config = ConfigDict(
+        populate_by_name=True, arbitrary_types_allowed=True, hide_input_in_errors=True
+    )
 
     model_name: str = Field(default="spec-graph", alias="model")
     """Name reported in traces and ``response_metadata`` (a per-call ``model=`` overrides it)."""
@@ -126,6 +129,14 @@ class SpeculativeReasoningChatModel(ThreadedCalls):
     max_concurrency: int = Field(default=4, ge=1)
     """Most runs of this model at once (``batch``, concurrent ``ainvoke``/``astream`` alike);
     the rest wait their turn, so 200 callers do not each get 1/200 of the servers."""
+    timeout: float | None = Field(default=None, gt=0)
+    """Deadline of each call to either server, seconds (their ``timeout_s``); None: theirs."""
+    max_retries: int | None = Field(default=None, ge=0)
+    """Retries of a transient failure, both servers (their ``max_retries``); None: theirs."""
+    api_key: SecretStr | None = Field(default=None, repr=False)
+    """Key for both servers, where their `EndpointConfig` has none; never shown."""
+    streaming: bool = False
+    """``invoke`` reports tokens to callbacks as they come (the servers are always streamed)."""
     checkpointer: Any = Field(default=None, exclude=True)
     """For durable threads: with a LangGraph checkpointer (`spec_graph.threads`), a call
     made with ``config={"configurable": {"thread_id": ...}}`` saves its reasoning run, and
@@ -137,7 +148,8 @@ class SpeculativeReasoningChatModel(ThreadedCalls):
     @classmethod
     def _defaults_from_env(cls, data: Any) -> Any:
         """Fill what the caller left out from ``SPEC_GRAPH_...`` env vars (`defaults_from_env`)."""
-        return defaults_from_env(data)
+        known = {*cls.model_fields, *(f.alias for f in cls.model_fields.values() if f.alias)}
+        return defaults_from_env(data, known)
 
     @field_validator("embedded_profile")
     @classmethod
@@ -228,6 +240,8 @@ class SpeculativeReasoningChatModel(ThreadedCalls):
                 if draft is None or target is None:
                     embedded = EmbeddedModels.shared(self.embedded_profile)
                     draft, target = draft or embedded.draft, target or embedded.target
+                limits = (self.timeout, self.max_retries, self.api_key)
+                draft, target = with_limits(draft, *limits), with_limits(target, *limits)
                 self._built = SpeculativeReasoner(
                     backend_for(draft),
                     backend_for(target),

@@ -10,9 +10,11 @@ share is in `spec_graph.cli.options` (flags -> configs and servers) and
 from __future__ import annotations
 
 import sys
+from typing import Annotated
 
 import typer
 
+from spec_graph._version import __version__
 from spec_graph.cli import signals
 from spec_graph.cli.ask import ask, models
 from spec_graph.cli.bench import bench
@@ -29,7 +31,32 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"spec-graph {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            "-V",
+            help="Show the version and exit.",
+            callback=_print_version,
+            is_eager=True,
+        ),
+    ] = False,
+) -> None:
+    """Speculative reasoning: a small draft model writes steps, a large target judges them."""
+
+
 app.command()(ask)
 app.command()(serve)
 app.command()(bench)

@@ -149,7 +149,7 @@ def check_strategy(value: str | None) -> str | None:
         try:
             get_strategy(value)
         except UserError as e:
-            raise typer.BadParameter(f"--strategy: {e}") from None
+            raise typer.BadParameter(str(e)) from None  # click names the flag itself
     return value
 
 

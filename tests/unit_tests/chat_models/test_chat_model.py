@@ -563,3 +563,33 @@ def test_embedded_profile_from_env_and_unknown_names(monkeypatch):
     assert SpeculativeReasoningChatModel(embedded_profile="default").embedded_profile == "default"
     with pytest.raises(ValidationError, match="unknown profile 'huge'"):
         SpeculativeReasoningChatModel(embedded_profile="huge")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "hint"),
+    [
+        ({"temprature": 0}, "did you mean 'temperature'"),
+        ({"base_url": "http://gpu:8000/v1"}, "target=EndpointConfig(base_url="),
+        ({"api_key": "sk-x", "timout": 3}, "did you mean 'timeout'"),
+    ],
+)
+def test_unknown_constructor_arguments_are_refused_with_the_field_meant(kwargs, hint):
+    # Issue 17: ignored, base_url=... silently downloaded and ran the 1.6 GB embedded default.
+    with pytest.raises(ValueError, match="unknown arguments") as caught:
+        SpeculativeReasoningChatModel(embedded_profile="tiny", **kwargs)
+    assert hint in str(caught.value)
+    assert "sk-x" not in str(caught.value)
+
+
+def test_langchains_standard_timeout_retries_and_key_reach_both_endpoints():
+    draft = EndpointConfig(base_url="http://127.0.0.1:1/v1", model="d")
+    target = EndpointConfig(base_url="http://127.0.0.1:2/v1", model="t", api_key="sk-own")
+    model = SpeculativeReasoningChatModel(
+        draft=draft, target=target, timeout=3, max_retries=0, api_key="sk-shared"
+    )
+    assert "sk-shared" not in repr(model)
+    reasoner = model._reasoner()  # built lazily; no server is contacted
+    ends = [reasoner.draft.endpoint, reasoner.target.endpoint]
+    assert [(e.timeout_s, e.max_retries) for e in ends] == [(3, 0), (3, 0)]
+    keys = [e.api_key.get_secret_value() for e in ends]
+    assert keys == ["sk-shared", "sk-own"]  # an endpoint's own key wins

@@ -114,3 +114,21 @@ def test_none_or_off_turns_an_option_off_on_the_command_line():
 
     assert strategy_options(["gate_logprob=none", "n=3"]) == {"gate_logprob": None, "n": "3"}
     assert strategy_options(["gate_logprob=OFF"]) == {"gate_logprob": None}
+
+
+def test_version_and_short_help(capsys):
+    from spec_graph import __version__
+
+    assert run(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"spec-graph {__version__}"
+    assert run(["-h"]) == 0
+    assert "Commands" in capsys.readouterr().out
+    assert run(["ask", "-h"]) == 0
+    assert "--thread" in capsys.readouterr().out
+
+
+def test_an_unknown_strategy_names_the_flag_once(capsys):
+    assert run(["ask", "--strategy", "nope", "q"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("--strategy") == 1, err
+    assert "unknown strategy 'nope'" in err
