@@ -54,10 +54,15 @@ class Reply:
 
 
 def chat_reply(response: Any, prefix: str, echoes_prefix: bool) -> Reply:
-    """A ``/chat/completions`` response; strips the echoed ``prefix`` from each choice."""
+    """A ``/chat/completions`` response; strips the echoed ``prefix`` from each choice.
+
+    A choice whose ``content`` is empty but whose reasoning field is not (a server running a
+    reasoning parser, e.g. vLLM ``--reasoning-parser``, moves a continuation written inside
+    the think block there) reads as that text: it is the step that was asked for.
+    """
     choices = []
     for choice in sorted(response.choices, key=lambda c: c.index or 0):
-        text = choice.message.content or ""
+        text = choice.message.content or _parsed_reasoning(choice.message)
         if prefix and echoes_prefix and text.startswith(prefix):
             text = text[len(prefix) :]
         content = choice.logprobs.content if choice.logprobs else None
@@ -76,6 +81,20 @@ def chat_reply(response: Any, prefix: str, echoes_prefix: bool) -> Reply:
         usage=usage_of(response.usage),
         prompt_logprobs=prompt_logprobs(getattr(response, "prompt_logprobs", None)),
     )
+
+
+def _parsed_reasoning(message: Any) -> str:
+    """The text a reasoning parser moved out of ``content``; ``""`` if there is none.
+
+    ``reasoning`` is vLLM's name since late 2025, ``reasoning_content`` the older one (also
+    SGLang's, llama.cpp's and DeepSeek's).
+    """
+    extra = getattr(message, "model_extra", None) or {}
+    for name in ("reasoning", "reasoning_content"):
+        value = getattr(message, name, None) or extra.get(name)
+        if isinstance(value, str) and value:
+            return value
+    return ""
 
 
 def raw_reply(response: Any) -> Reply:
