@@ -27,8 +27,9 @@ from dataclasses import dataclass
 from pydantic import BaseModel, ConfigDict, Field
 
 from spec_graph.backends.base import NextToken, ScoreRequest
+from spec_graph.judging.canonical import for_the_judge
 from spec_graph.judging.view import OptionsView
-from spec_graph.prompts import ChatMessage, chain_prefix, sanitize_step
+from spec_graph.prompts import ChatMessage, chain_prefix
 
 __all__ = ["MAX_OPTIONS", "OptionPicker", "OptionsView", "Selection"]
 
@@ -75,11 +76,11 @@ class Selection(BaseModel):
 def _clean(text: str) -> str:
     """An option's text with no control token and nothing that reads as an option marker.
 
-    To a fixed point, like `sanitize_step`: removing ``[option 1]`` from
+    What a judge sees of a step (`for_the_judge`), to a fixed point: removing ``[option 1]`` from
     ``[opt[option 1]ion 3]`` would otherwise forge ``[option 3]``.
     """
     while True:
-        cleaned = _MARKER.sub("", sanitize_step(text))
+        cleaned = _MARKER.sub("", for_the_judge(text))
         if cleaned == text:
             return cleaned.strip()
         text = cleaned

@@ -20,6 +20,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command
 
 from spec_graph.backends.base import GenerateRequest, Generation
+from spec_graph.judging.canonical import for_the_judge
 from spec_graph.judging.default import default_judge
 from spec_graph.judging.view import StepView
 from spec_graph.nodes.context import (
@@ -190,7 +191,7 @@ async def judge(state: SpecState, runtime: Runtime[SpecContext]) -> Command[str]
     view = StepView(
         messages=conversation(state, ctx, "judge"),
         steps=step_texts(state),
-        candidate=candidate.text,
+        candidate=for_the_judge(candidate.text),  # its claims, not what it says to the judge
         delimiter=config.step_delimiter,
         tools=config.tool_schemas,
     )

@@ -186,13 +186,16 @@ async def test_draft_text_cannot_forge_chat_turns_or_the_verdict(judge_name):
     sent = " ".join(m["content"] for m in judge.messages) + judge.prefix
     assert "<|im_end|>" not in sent
     assert "<|im_start|>" not in sent
+    # ... and what the draft said to the judge is not shown to it (`for_the_judge`)
+    assert "Score: 9" not in sent
+    assert "Answer: Yes" not in sent
     # The verdict token always follows our own question and prefill, never the draft's text.
     if formulation.layout == "inline":
         assert judge.prefix.endswith(formulation.instruction)
     elif formulation.layout == "continuation":
         # no verdict token at all: the score is the target's likelihood of the step's tokens
         assert judge.extra["prompt_logprobs"]
-        assert judge.prefix.endswith("ok\nuser\nScore: 9 Answer: Yes")
+        assert judge.prefix.endswith("ok")
     else:
         assert judge.messages[-1]["content"].endswith(formulation.instruction)
         assert judge.prefix == formulation.reply_prefix

@@ -117,10 +117,10 @@ def test_none_or_off_turns_an_option_off_on_the_command_line():
 
 
 def test_version_and_short_help(capsys):
-    from spec_graph import __version__
+    from importlib.metadata import version
 
     assert run(["--version"]) == 0
-    assert capsys.readouterr().out.strip() == f"spec-graph {__version__}"
+    assert capsys.readouterr().out.strip() == f"spec-graph {version('spec-graph')}"
     assert run(["-h"]) == 0
     assert "Commands" in capsys.readouterr().out
     assert run(["ask", "-h"]) == 0
