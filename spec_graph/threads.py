@@ -33,6 +33,7 @@ from pydantic import BaseModel
 
 from spec_graph.errors import UserError
 from spec_graph.prompts import ChatMessage, problem_messages
+from spec_graph.strategies import get_strategy, strategy_names
 
 __all__ = [
     "default_store",
@@ -88,8 +89,6 @@ def serializer(*schemas: Any) -> JsonPlusSerializer:
     With no schema: the state types of every registered strategy.
     """
     if not schemas:
-        from spec_graph.strategies import get_strategy, strategy_names
-
         schemas = tuple(get_strategy(name).State for name in strategy_names())
     allowed = sorted(
         {(t.__module__, t.__qualname__) for schema in schemas for t in state_types(schema)}
