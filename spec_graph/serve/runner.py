@@ -8,7 +8,10 @@ closes their reply streams and so stops the model servers' work.
 from __future__ import annotations
 
 import socket
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import uvicorn
 from fastapi import FastAPI
@@ -16,7 +19,7 @@ from sse_starlette.sse import AppStatus
 
 from spec_graph.config import ServeSettings
 
-__all__ = ["bind", "run_server"]
+__all__ = ["bind", "run_server", "running"]
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -73,4 +76,28 @@ def run_server(
     try:
         _Server(config, on_listening).run(sockets=[sock])
     finally:
+        sock.close()
+
+
+@contextmanager
+def running(app: FastAPI, host: str = "127.0.0.1") -> Iterator[str]:
+    """Serve ``app`` from a thread of this process until the block ends; yields the base URL.
+
+    For tests and notebooks: the server shares the caller's objects (its fakes, its counters).
+    """
+    sock = bind(host, 0)
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    try:
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the server did not start")
+            time.sleep(0.01)
+        yield f"http://{host}:{port}/v1"
+    finally:
+        server.should_exit = True
+        thread.join(10)
         sock.close()

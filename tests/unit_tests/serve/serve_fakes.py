@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
-import uvicorn
-
 from spec_graph import ReasoningConfig
-from spec_graph.serve.runner import bind
+from spec_graph.serve.runner import running
 from spec_graph.testing import ScriptedFakeBackend
+
+__all__ = ["QUESTION", "SPECREASON", "Served", "fake_models", "running"]
 
 SPECREASON = ReasoningConfig(strategy="specreason", options={"gate_logprob": None})
 QUESTION = [{"role": "user", "content": "What is 2+2?"}]
@@ -33,27 +29,6 @@ class Served:
 
     def calls(self) -> int:
         return len(self.draft.calls) + len(self.target.calls)
-
-
-@contextmanager
-def running(app) -> Iterator[str]:
-    """Serve ``app`` in a thread until the block ends; yields the base URL."""
-    sock = bind("127.0.0.1", 0)
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive(), "the server did not start"
-        assert time.monotonic() < deadline, "the server did not start in time"
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}/v1"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
 
 
 def fake_models(
