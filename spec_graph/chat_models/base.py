@@ -16,6 +16,7 @@ dicts, and the pipeline's events come out as ``AIMessageChunk``:
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Sequence
 from contextlib import aclosing
@@ -320,9 +321,12 @@ class SpeculativeReasoningChatModel(ThreadedCalls):
         mapper = ChunkMapper(model_name)
         # At most max_concurrency runs of this model at once; closing early stops the
         # servers' work.
+        # Building it may fetch and start embedded models: off the loop (langgraph dev's guard)
+        ready = self.reasoner is not None or self._built is not None
+        reasoner = self._reasoner() if ready else await asyncio.to_thread(self._reasoner)
         async with (
             self._slots().taken(),
-            aclosing(run_reply(self._reasoner(), wire, call)) as events,
+            aclosing(run_reply(reasoner, wire, call)) as events,
         ):
             async for event in events:
                 yield mapper.chunk(event)
