@@ -6,8 +6,10 @@ backend continues from the target's own token ids, the assistant prefix is re-to
 text and the chain can drift at the step delimiter. This script runs, per question,
 ``target-only`` and then ``specreason`` with a judge that really calls the target (the same
 requests, the same prefix-cache traffic) and rejects every step (confidence gating off),
-and counts the questions
-whose chains (step texts) and answers differ.
+and counts the questions whose chains (step texts) and answers differ. ``target-only`` runs
+twice, and the second (warm, like the SpecReason run after it) is the one compared; the
+first (cold) is compared with it too, which measures what llama.cpp's prompt cache alone
+changes.
 
     python benchmarks/token_exact.py --data gsm8k-dev --offset 300 --limit 50 \
         --profile default --token-budget 256 --out benchmarks/results/token-exact/after.jsonl
@@ -32,6 +34,12 @@ from spec_graph.bench.datasets import resolve_dataset
 from spec_graph.judging import default_judge
 
 GREEDY = SamplingConfig(temperature=0.0)
+RUNS = (
+    ("target-only-cold", "target-only"),
+    ("target-only", "target-only"),
+    ("specreason", "specreason"),
+)
+"""Per question, in this order: (name, strategy)."""
 WARMUP = GenerateRequest(messages=[{"role": "user", "content": "Say OK."}], max_tokens=2)
 
 
@@ -91,11 +99,16 @@ async def run(args: argparse.Namespace) -> None:
             if item["id"] in done:
                 continue
             results = {}
-            for mode in ("target-only", "specreason"):
+            # target-only twice: its first run prefills the question cold; the second, like
+            # the SpecReason run after it, reuses llama.cpp's prompt cache
+            for run_name, mode in RUNS:
                 for backend in backends:
                     await backend.generate(WARMUP)
                 options = {"gate_logprob": None} if mode == "specreason" else {}
-                results[mode] = await reasoner.ainvoke(item["question"], strategy=mode, **options)
+                results[run_name] = await reasoner.ainvoke(
+                    item["question"], strategy=mode, **options
+                )
+            cold = results["target-only-cold"]
             a, b = results["target-only"], results["specreason"]
             texts_a, texts_b = [s.text for s in a.steps], [s.text for s in b.steps]
             row = {
@@ -107,6 +120,8 @@ async def run(args: argparse.Namespace) -> None:
                 "target_written": sum(s.source == "target" for s in b.steps),
                 "answers": [a.answer, b.answer],
                 "same_tokens": None,
+                "cold_same_steps": [s.text for s in cold.steps] == texts_a,
+                "cold_same_answer": cold.answer == a.answer,
             }
             ta, tb = chain_tokens(a), chain_tokens(b)
             if ta is not None and tb is not None:
@@ -119,8 +134,12 @@ async def run(args: argparse.Namespace) -> None:
         models.close()
     rows = [json.loads(line) for line in out.read_text().splitlines() if line.strip()]
     print(
-        f"{len(rows)} questions: chains differ on {sum(not r['same_steps'] for r in rows)}, "
-        f"answers differ on {sum(not r['same_answer'] for r in rows)}"
+        f"{len(rows)} questions: all-rejected SpecReason vs warm target-only: chains differ on "
+        f"{sum(not r['same_steps'] for r in rows)}, answers on "
+        f"{sum(not r['same_answer'] for r in rows)}; target-only cold vs warm (llama.cpp's "
+        f"prompt cache alone): chains differ on "
+        f"{sum(not r.get('cold_same_steps', True) for r in rows)}, answers on "
+        f"{sum(not r.get('cold_same_answer', True) for r in rows)}"
     )
 
 
