@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from langgraph.constants import TAG_NOSTREAM
 
-from spec_graph.backends import ReplyRequest
+from spec_graph.backends import ReplyChunk, ReplyRequest
 from spec_graph.errors import UserError
 from spec_graph.prompts import ChatMessage
 from spec_graph.reply.events import (
@@ -127,12 +127,17 @@ async def run_reply(
         sampling=call.sampling(),
         tools=call.tools,
         tool_choice=call.tool_choice,
-        response_format=call.response_format,
+        # with tools, the schema constrains only a final answer (`_tools_then_schema`)
+        response_format=None if call.tools else call.response_format,
     )
     usage = Usage()
     finish_reason = None
     started = time.perf_counter()
-    pieces = runner.target.stream_reply(request)
+    pieces = (
+        _tools_then_schema(runner.target, request, call.response_format)
+        if call.tools and call.response_format is not None
+        else runner.target.stream_reply(request)
+    )
     try:
         async for piece in pieces:
             if piece.usage is not None:
@@ -143,15 +148,64 @@ async def run_reply(
             for t in piece.tool_calls:
                 yield ToolCallDelta(index=t.index, id=t.id, name=t.name, args=t.args)
     finally:
-        aclose = getattr(pieces, "aclose", None)
-        if aclose is not None:
-            await aclose()  # stops the server's work when the caller closes early
+        await _closed(pieces)
     reply_s = time.perf_counter() - started
     yield ReplyDone(
         usage=reply_usage(result, usage),
         finish_reason=finish_reason,
         telemetry=reply_telemetry(result, reply_s),
     )
+
+
+async def _tools_then_schema(
+    target: Any, request: ReplyRequest, response_format: dict[str, Any]
+) -> AsyncGenerator[ReplyChunk, None]:
+    """A reply that may call a tool, or else answers in ``response_format``.
+
+    A JSON-schema grammar bound together with tools would constrain every reply to the schema,
+    so no tool could ever be called (``create_agent(..., response_format=Schema)`` silently
+    lost its tools). So the model first replies with the tools and no schema; a reply that
+    calls a tool is passed on as it is, and one that does not is replaced by a second reply
+    constrained to the schema (without tools). Usage counts both requests.
+    """
+    held: list[ReplyChunk] = []
+    calls_tool = False
+    first_usage = Usage()
+    pieces = target.stream_reply(request)
+    try:
+        async for piece in pieces:
+            if piece.tool_calls and not calls_tool:
+                calls_tool = True
+                for waiting in held:
+                    yield waiting
+                held = []
+            if calls_tool:
+                yield piece
+            elif piece.usage is not None:
+                first_usage = piece.usage
+            else:
+                held.append(piece)
+    finally:
+        await _closed(pieces)
+    if calls_tool:
+        return
+    answer = request.model_copy(
+        update={"tools": None, "tool_choice": None, "response_format": response_format}
+    )
+    pieces = target.stream_reply(answer)
+    try:
+        async for piece in pieces:
+            if piece.usage is not None:
+                piece = piece.model_copy(update={"usage": first_usage + piece.usage})
+            yield piece
+    finally:
+        await _closed(pieces)
+
+
+async def _closed(pieces: Any) -> None:
+    aclose = getattr(pieces, "aclose", None)
+    if aclose is not None:
+        await aclose()  # stops the server's work when the caller closes early
 
 
 def check_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:

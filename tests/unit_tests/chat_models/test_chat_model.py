@@ -593,3 +593,36 @@ def test_langchains_standard_timeout_retries_and_key_reach_both_endpoints():
     assert [(e.timeout_s, e.max_retries) for e in ends] == [(3, 0), (3, 0)]
     keys = [e.api_key.get_secret_value() for e in ends]
     assert keys == ["sk-shared", "sk-own"]  # an endpoint's own key wins
+
+
+def test_create_agent_with_tools_and_a_response_format_still_calls_the_tools():
+    # Issue 17: the schema's grammar, bound together with the tools, constrained every reply
+    # to the schema, so the agent never called its tool (and answered 83433.5, no error).
+    from langchain.agents import create_agent
+    from langchain_core.tools import tool
+
+    ran: list[tuple[int, int]] = []
+
+    @tool
+    def multiply(a: int, b: int) -> int:
+        """Multiply a by b."""
+        ran.append((a, b))
+        return a * b
+
+    model, _, target = fake_model(
+        steps=("Use the tool.", "", "It returned 8.", ""),
+        scores=(9, 9),
+        target_steps=(),
+        replies=(
+            [{"name": "multiply", "args": {"a": 2, "b": 4}}],  # tools offered, no schema
+            "The product is 8.",  # a plain answer: replaced by one in the schema
+            '{"value": 8}',
+        ),
+    )
+    agent = create_agent(model, tools=[multiply], response_format=Answer)
+    result = agent.invoke({"messages": [("user", "What is 2 times 4? Use the tool.")]})
+    assert ran == [(2, 4)]
+    assert result["structured_response"] == Answer(value=8)
+    replies = [c for c in target.calls if c.kind == "stream_reply"]
+    assert [bool(c.extra["tools"]) for c in replies] == [True, True, False]
+    assert [c.extra["response_format"] is None for c in replies] == [True, True, False]
