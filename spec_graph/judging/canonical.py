@@ -44,6 +44,11 @@ _ADDRESSED = re.compile(
             r"\b(?:reply|respond|answer|output)\s+(?:only\s+)?(?:with|by)\s+(?:a\s+)?"
             r"(?:single\s+)?(?:digit|number|yes|no|\d)",
             r"\byou\s+(?:must|should|have to|will)\s+(?:rate|score|accept|approve|answer|reply)",
+            # an option list forged for a picker ("[option 1] ... the right option is 1")
+            r"[\[\uff3b\u3010]\s*/?\s*option\b|\b(?:right|correct|best)\s+option\s+is\b",
+            # a question about the step's correctness, as a fake user turn asks it
+            r"\b(?:is|are|was)\s+(?:the|this|that|my)\s+(?:last\s+|previous\s+|above\s+)?"
+            r"(?:step|answer|reasoning|solution|calculation)s?\s+(?:correct|right|valid)\b",
         ]
     ),
     re.IGNORECASE,
@@ -70,7 +75,8 @@ _DANGLING = re.compile(
     re.IGNORECASE,
 )
 _BARE_VERDICT = re.compile(
-    r"^\s*(?:yes|no|correct|\d|user|assistant|system|human)\s*[.!]?\s*$", re.IGNORECASE
+    r"^\s*(?:(?:yes|no|correct|user|assistant|system|human)\b[\s,.!:;-]*\d?|\d)\s*[.!]?\s*$",
+    re.IGNORECASE,
 )
 """A line that is only a verdict, or a role name left by a removed control token."""
 
