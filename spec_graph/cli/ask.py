@@ -30,6 +30,7 @@ from spec_graph.cli.options import (
     load_settings,
     note_tuned,
     reasoning_config,
+    slots_for,
     strategy_options,
 )
 from spec_graph.cli.signals import interrupted
@@ -219,7 +220,7 @@ def ask(
     ).model_servers(
         settings,
         quiet=as_json,
-        slots=max(2, *(int(config.options.get(key) or 0) for key in ("n", "k"))),
+        slots=slots_for(config),
         target_speculation=target_speculation,
     )
     try:

@@ -177,6 +177,11 @@ RoleFlags = tuple[str | None, str | None, Path | None]
 """A role's ``--X-url``, ``--X-model`` and ``--X-gguf``."""
 
 
+def slots_for(config: ReasoningConfig) -> int:
+    """Slots an embedded server needs for one run: 2, or a strategy's ``n``/``k`` at once."""
+    return max(2, *(int(config.options.get(key) or 0) for key in ("n", "k")))
+
+
 @dataclass(frozen=True)
 class ServerFlags:
     """A command's server options as one value, so a command hands them on in one argument."""

@@ -29,6 +29,7 @@ from spec_graph.cli.options import (
     load_settings,
     note_tuned,
     reasoning_config,
+    slots_for,
     strategy_options,
 )
 from spec_graph.cli.signals import interrupted
@@ -112,7 +113,7 @@ def serve(
     ).model_servers(
         settings,
         parallel=serve_settings.max_concurrency,
-        slots=max(2, *(int(config.options.get(key) or 0) for key in ("n", "k"))),
+        slots=slots_for(config),
     )
     shown_key = "required" if serve_settings.api_key is not None else "none"
 
