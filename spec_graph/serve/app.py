@@ -61,7 +61,6 @@ class _ReplyStream(EventSourceResponse):
 async def _sse(
     writer: ChunkWriter, events: AsyncGenerator[ReplyEvent, None]
 ) -> AsyncGenerator[str, None]:
-    yield json.dumps(writer.first())
     try:
         async for event in events:
             for chunk in writer.chunks(event):

@@ -7,7 +7,9 @@
 | `ToolCallDelta` | ``delta.tool_calls[0]`` (``index``; ``id``, ``type`` and ``name`` on a call's first piece) |
 | `ReplyDone` | ``finish_reason`` and the ``spec_graph`` extension; then, with ``stream_options.include_usage``, a chunk with ``choices: []`` and ``usage`` |
 
-The first chunk carries ``delta.role = "assistant"``, as OpenAI's does. `usage_body` and
+The first chunk carries ``delta.role = "assistant"``, as OpenAI's does, together with the first
+reasoning (or reply) piece, as vLLM sends it: a load tool that times the first chunk (``vllm
+bench serve``) then measures the time to the first reasoning, not to an empty opening chunk. `usage_body` and
 `extension` are shared with the non-streamed answer (`spec_graph.serve.completion`).
 """
 
@@ -65,6 +67,7 @@ class ChunkWriter:
         self.model = model
         self.include_usage = include_usage
         self._tool_ids: set[int] = set()
+        self._opened = False
 
     def _chunk(self, choices: list[dict[str, Any]], **more: Any) -> dict[str, Any]:
         return {
@@ -78,12 +81,11 @@ class ChunkWriter:
         }
 
     def _delta(self, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+        if not self._opened:  # the role rides on the first real delta, as vLLM sends it
+            self._opened = True
+            delta = {"role": "assistant", **delta}
         choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
         return self._chunk([choice])
-
-    def first(self) -> dict[str, Any]:
-        """The opening chunk (the role), sent before the reasoning starts."""
-        return self._delta({"role": "assistant", "content": ""})
 
     def chunks(self, event: ReplyEvent) -> list[dict[str, Any]]:
         """The chunks for ``event`` (two for `ReplyDone` with ``include_usage``)."""

@@ -6,17 +6,13 @@ reasoning streamed in both fields, usage, telemetry, a clean stop on SIGTERM), n
 
 from __future__ import annotations
 
-import os
-import re
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 
 import httpx
 import openai
 import pytest
+from serve_process import serve_process
 
 SMALL = {"max_steps": 2, "max_step_tokens": 32, "token_budget": 96}
 QUESTION = [{"role": "user", "content": "What is 7 * 6?"}]
@@ -25,35 +21,8 @@ QUESTION = [{"role": "user", "content": "What is 7 * 6?"}]
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
     """The server's base URL; stopped with SIGTERM after the module, which must exit cleanly."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "spec_graph", "serve", "--profile", "tiny", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    url = None
-    deadline = time.monotonic() + 300
-    assert process.stdout is not None
-    for line in process.stdout:
-        found = re.search(r"listening on (http://127\.0\.0\.1:\d+/v1)", line)
-        if found:
-            url = found.group(1)
-            break
-        assert time.monotonic() < deadline, "the server did not start in time"
-    if url is None:
-        process.kill()
-        pytest.fail(f"serve exited before listening: {process.communicate()[1][-2000:]}")
-    try:
+    with serve_process("--profile", "tiny") as url:
         yield url
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            _, stderr = process.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            raise
-        assert process.returncode == 143, stderr[-2000:]
 
 
 def test_openai_client_streams_reasoning_then_the_reply(server):

@@ -70,6 +70,9 @@ def test_streamed_reply_maps_every_event(serve):
     assert len({c.id for c in chunks}) == 1
     assert len({c.created for c in chunks}) == 1
     assert chunks[0].choices[0].delta.role == "assistant"
+    # the role rides on the first reasoning (what load tools time as the first token)
+    assert chunks[0].choices[0].delta.model_extra["reasoning_content"] == "Step 0.\n\n"
+    assert all(c.choices[0].delta.role is None for c in chunks[1:] if c.choices)
     deltas = [c.choices[0].delta for c in chunks if c.choices]
     reasoning = [d.model_extra.get("reasoning_content") for d in deltas]
     assert [r for r in reasoning if r] == ["Step 0.\n\n", "Step 1.\n\n"]
