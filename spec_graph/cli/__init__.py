@@ -19,6 +19,7 @@ from spec_graph.cli import signals
 from spec_graph.cli.ask import ask, models
 from spec_graph.cli.bench import bench
 from spec_graph.cli.display import AmountColumn, DownloadProgress, err, shown
+from spec_graph.cli.help_format import PlainHelpCommand, PlainHelpGroup
 from spec_graph.cli.serve import serve
 from spec_graph.cli.tune import tune
 from spec_graph.errors import SpecGraphError, UserError
@@ -27,6 +28,7 @@ __all__ = ["AmountColumn", "DownloadProgress", "app", "main", "run"]
 
 app = typer.Typer(
     name="spec-graph",
+    cls=PlainHelpGroup,
     help="Speculative reasoning: a small draft model writes steps, a large target judges them.",
     no_args_is_help=True,
     add_completion=False,
@@ -57,11 +59,11 @@ def _root(
     """Speculative reasoning: a small draft model writes steps, a large target judges them."""
 
 
-app.command()(ask)
-app.command()(serve)
-app.command()(bench)
-app.command()(tune)
-app.command()(models)
+app.command(cls=PlainHelpCommand)(ask)
+app.command(cls=PlainHelpCommand)(serve)
+app.command(cls=PlainHelpCommand)(bench)
+app.command(cls=PlainHelpCommand)(tune)
+app.command(cls=PlainHelpCommand)(models)
 
 
 def run(argv: list[str] | None = None) -> int:
