@@ -1,6 +1,7 @@
 """The chat model's constructor arguments: env defaults, unknown ones, limits per endpoint.
 
-Defaults come from ``SPEC_GRAPH_...`` env vars; an unknown argument is refused naming the
+Defaults come from ``SPEC_GRAPH_...`` env vars (the reasoning's from the tuned settings file,
+capped for a chat turn); an unknown argument is refused naming the
 field meant; ``timeout``/``max_retries``/``api_key`` (LangChain's standard parameters) apply
 to both endpoints.
 """
@@ -15,10 +16,20 @@ from typing import Any
 from pydantic import SecretStr
 
 from spec_graph.chat_models._deprecation import warn_at_caller
-from spec_graph.config import EndpointConfig, SpecGraphSettings
+from spec_graph.config import EndpointConfig, ReasoningConfig, SpecGraphSettings
 from spec_graph.errors import UserError
 
-__all__ = ["defaults_from_env", "with_limits"]
+__all__ = ["chat_reasoning_defaults", "defaults_from_env", "with_limits"]
+
+_CHAT_CAPS = {"token_budget": 1024, "max_steps": 16, "max_step_tokens": 256}
+"""A chat turn is shorter than a competition proof: cap the chain so a reply comes fast."""
+
+
+def chat_reasoning_defaults() -> ReasoningConfig:
+    """The env / tuned settings file's reasoning, with the chat caps where those say nothing."""
+    tuned = SpecGraphSettings().reasoning
+    caps = {k: v for k, v in _CHAT_CAPS.items() if k not in tuned.model_fields_set}
+    return tuned.with_overrides(**caps) if caps else tuned
 
 
 def defaults_from_env(data: Any, known: Collection[str]) -> Any:

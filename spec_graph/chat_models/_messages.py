@@ -14,6 +14,7 @@ from langchain_core.messages.ai import UsageMetadata
 from langchain_core.messages.tool import tool_call_chunk
 from langchain_core.outputs import ChatGenerationChunk
 
+from spec_graph.chat_models._results import response_id
 from spec_graph.reply import ReplyDone, ReplyEvent, ReplyUsage, TextDelta, ToolCallDelta
 from spec_graph.reply.pipeline import check_messages
 
@@ -46,7 +47,11 @@ def usage_metadata(usage: ReplyUsage) -> UsageMetadata:
 
 
 def response_metadata(model_name: str, done: ReplyDone) -> dict[str, Any]:
-    """The run at a glance: strategy, steps, acceptance, its telemetry, timings, per model."""
+    """The run at a glance: strategy, steps, acceptance, its telemetry, timings, per model.
+
+    ``model_name`` is the served model's (the target's, which writes the reply);
+    ``draft_model`` and ``target_model`` name both.
+    """
     telemetry = done.telemetry.model_dump()
     return {
         "model_name": model_name,
@@ -61,10 +66,21 @@ def response_metadata(model_name: str, done: ReplyDone) -> dict[str, Any]:
 
 
 class ChunkMapper:
-    """Maps one reply's events to ``ChatGenerationChunk`` (keeps the block numbering)."""
+    """Maps one reply's events to ``ChatGenerationChunk`` (one response id, block numbering).
 
-    def __init__(self, model_name: str) -> None:
+    Args:
+        model_name: the ``model_name`` reported; None: the target model's, the one that was
+            served (as ChatOpenAI reports the model the server answered with).
+        block_indexes: ``output_version="v1"``, where a tool call's index is also its content
+            block's: number the calls after the reasoning and text blocks so that LangChain
+            never merges a call into them. Otherwise the calls count from 0, as OpenAI's do.
+    """
+
+    def __init__(self, model_name: str | None = None, *, block_indexes: bool = False) -> None:
         self.model_name = model_name
+        self.id = response_id()
+        """The reply's id, on every chunk (ChatOpenAI's is the server's ``chatcmpl-...``)."""
+        self._block_indexes = block_indexes
         self._reasoning = False
         self._text = False
 
@@ -72,24 +88,22 @@ class ChunkMapper:
         """The chunk for ``event`` (the last one, ``chunk_position="last"``, for `ReplyDone`)."""
         if isinstance(event, TextDelta):
             self._text = True
-            return ChatGenerationChunk(message=AIMessageChunk(content=event.text))
+            return self._chunk(content=event.text)
         if isinstance(event, ToolCallDelta):
-            # Tool-call indexes double as content-block indexes in output_version="v1":
-            # number them after the reasoning and text blocks so blocks never merge.
-            offset = int(self._reasoning) + int(self._text)
+            offset = int(self._reasoning) + int(self._text) if self._block_indexes else 0
             piece = tool_call_chunk(
                 name=event.name, args=event.args, id=event.id, index=event.index + offset
             )
-            return ChatGenerationChunk(message=AIMessageChunk(content="", tool_call_chunks=[piece]))
+            return self._chunk(tool_call_chunks=[piece])
         if isinstance(event, ReplyDone):
-            message = AIMessageChunk(
-                content="",
+            name = self.model_name or event.telemetry.target_model
+            return self._chunk(
                 usage_metadata=usage_metadata(event.usage),
-                response_metadata=response_metadata(self.model_name, event),
+                response_metadata=response_metadata(name, event),
                 chunk_position="last",
             )
-            return ChatGenerationChunk(message=message)
         self._reasoning = True
-        return ChatGenerationChunk(
-            message=AIMessageChunk(content="", additional_kwargs={"reasoning_content": event.text})
-        )
+        return self._chunk(additional_kwargs={"reasoning_content": event.text})
+
+    def _chunk(self, content: str = "", **fields: Any) -> ChatGenerationChunk:
+        return ChatGenerationChunk(message=AIMessageChunk(content=content, id=self.id, **fields))

@@ -28,7 +28,6 @@ from langchain_core.language_models import (
     LanguageModelInput,
     ModelProfile,
 )
-from langchain_core.language_models.chat_models import agenerate_from_stream, generate_from_stream
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable, RunnableConfig
@@ -37,11 +36,16 @@ from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, field_validator,
 
 from spec_graph._sync import run_sync
 from spec_graph.backends import backend_for
-from spec_graph.chat_models._env_defaults import defaults_from_env, with_limits
+from spec_graph.chat_models._env_defaults import (
+    chat_reasoning_defaults,
+    defaults_from_env,
+    with_limits,
+)
 from spec_graph.chat_models._messages import ChunkMapper, to_wire
+from spec_graph.chat_models._results import chat_result, combine_llm_outputs
 from spec_graph.chat_models._structured import structured_output, tool_binding
 from spec_graph.chat_models._threads import ThreadedCalls, current_thread
-from spec_graph.config import EndpointConfig, ReasoningConfig, SpecGraphSettings
+from spec_graph.config import EndpointConfig, ReasoningConfig
 from spec_graph.embedded import EmbeddedModels, get_profile
 from spec_graph.reasoner import SpeculativeReasoner
 from spec_graph.reply import CallSettings
@@ -52,17 +56,6 @@ __all__ = ["EMBEDDED_N_CTX", "SpeculativeReasoningChatModel"]
 
 EMBEDDED_N_CTX = 8192
 """Context of the embedded servers `EmbeddedModels.shared` starts (its default ``n_ctx``)."""
-
-
-_CHAT_CAPS = {"token_budget": 1024, "max_steps": 16, "max_step_tokens": 256}
-"""A chat turn is shorter than a competition proof: cap the chain so a reply comes fast."""
-
-
-def _chat_reasoning_defaults() -> ReasoningConfig:
-    """The env / tuned settings file's reasoning, with the chat caps where those say nothing."""
-    tuned = SpecGraphSettings().reasoning
-    caps = {k: v for k, v in _CHAT_CAPS.items() if k not in tuned.model_fields_set}
-    return tuned.with_overrides(**caps) if caps else tuned
 
 
 class SpeculativeReasoningChatModel(ThreadedCalls):
@@ -110,7 +103,8 @@ class SpeculativeReasoningChatModel(ThreadedCalls):
     )
 
     model_name: str = Field(default="spec-graph", alias="model")
-    """Name reported in traces and ``response_metadata`` (a per-call ``model=`` overrides it)."""
+    """Name reported in traces; ``response_metadata["model_name"]`` is the served target's
+    (a per-call ``model=`` names both)."""
     embedded_profile: str = "default"
     """Embedded profile for any role without an endpoint (``default``, ``tiny``, ...; env
     ``SPEC_GRAPH_PROFILE``)."""
@@ -118,7 +112,7 @@ class SpeculativeReasoningChatModel(ThreadedCalls):
     """The draft model's server; None: the profile's embedded draft."""
     target: EndpointConfig | None = None
     """The target model's server; None: the profile's embedded target."""
-    reasoning: ReasoningConfig = Field(default_factory=_chat_reasoning_defaults)
+    reasoning: ReasoningConfig = Field(default_factory=chat_reasoning_defaults)
     """Speculation settings (strategy and its options, threshold, budgets, sampling of steps)."""
     temperature: float | None = None
     """Sampling temperature of the reply (default: the target's step sampling)."""
@@ -260,7 +254,7 @@ class SpeculativeReasoningChatModel(ThreadedCalls):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        return generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
+        return chat_result(list(self._stream(messages, stop, run_manager, **kwargs)))
 
     async def _agenerate(
         self,
@@ -269,7 +263,10 @@ class SpeculativeReasoningChatModel(ThreadedCalls):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        return await agenerate_from_stream(self._astream(messages, stop, run_manager, **kwargs))
+        return chat_result([c async for c in self._astream(messages, stop, run_manager, **kwargs)])
+
+    def _combine_llm_outputs(self, llm_outputs: list[dict[str, Any] | None], /) -> dict[str, Any]:
+        return combine_llm_outputs(llm_outputs)
 
     def _stream(
         self,
@@ -302,7 +299,7 @@ class SpeculativeReasoningChatModel(ThreadedCalls):
     ) -> AsyncIterator[ChatGenerationChunk]:
         kwargs = dict(kwargs)
         thread_id = kwargs.pop("_thread_id", None) or current_thread()
-        model_name = kwargs.pop("model", None) or self.model_name  # the name traced
+        model_name = kwargs.pop("model", None)  # the name traced; None: the target's
         kwargs.pop("ls_structured_output_format", None)  # set by with_structured_output
         wire = to_wire(messages)
         # Resolved before the models are built: a bad argument never starts embedded servers.
@@ -318,7 +315,7 @@ class SpeculativeReasoningChatModel(ThreadedCalls):
             caller=self._llm_type,
             thread_id=thread_id if self._saves_threads() else None,
         )
-        mapper = ChunkMapper(model_name)
+        mapper = ChunkMapper(model_name, block_indexes=self.output_version == "v1")
         # At most max_concurrency runs of this model at once; closing early stops the
         # servers' work.
         # Building it may fetch and start embedded models: off the loop (langgraph dev's guard)

@@ -6,6 +6,7 @@ import asyncio
 import inspect
 
 import pytest
+from chat_fakes import SPECREASON, fake_model
 from langchain_core.language_models import ModelProfile
 from langchain_core.messages import (
     AIMessage,
@@ -31,25 +32,6 @@ from spec_graph.state import Candidate
 from spec_graph.strategies import Strategy, StrategySettings, register_strategy
 from spec_graph.testing import ScriptedFakeBackend
 
-SPECREASON = ReasoningConfig(strategy="specreason", options={"gate_logprob": None})  # judge all
-"""These tests script SpecReason's judge calls, whatever the package's default strategy is."""
-
-
-def fake_model(
-    *,
-    steps=("Think one.", "Think two.", ""),
-    scores=(9, 2),
-    target_steps=("Fixed two.", ""),
-    replies=("The answer is 4.",),
-    **kw,
-):
-    draft = ScriptedFakeBackend("fake-draft", steps=steps)
-    target = ScriptedFakeBackend("fake-target", steps=target_steps, scores=scores, replies=replies)
-    reasoner = SpeculativeReasoner(
-        draft, target, SPECREASON, graph=build_graph(answer=nodes.finish)
-    )
-    return SpeculativeReasoningChatModel(reasoner=reasoner, **kw), draft, target
-
 
 def test_invoke_returns_reply_reasoning_usage_and_metadata():
     model, _, _ = fake_model()
@@ -66,7 +48,7 @@ def test_invoke_returns_reply_reasoning_usage_and_metadata():
         == msg.usage_metadata["input_tokens"] + msg.usage_metadata["output_tokens"]
     )
     meta = msg.response_metadata
-    assert meta["model_name"] == "spec-graph"
+    assert meta["model_name"] == "fake-target"  # the served model, as ChatOpenAI reports
     assert meta["strategy"] == "specreason"
     assert meta["steps"] == 3
     assert meta["acceptance_rate"] == pytest.approx(1 / 2)

@@ -1,0 +1,111 @@
+"""The chat model where a LangChain developer expects ``ChatOpenAI``'s behaviour (scripted fakes)."""
+
+from __future__ import annotations
+
+from chat_fakes import fake_model
+from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.messages import HumanMessage
+
+ADD = {
+    "type": "function",
+    "function": {
+        "name": "add",
+        "description": "Add two integers.",
+        "parameters": {
+            "type": "object",
+            "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
+        },
+    },
+}
+MUL = {**ADD, "function": {**ADD["function"], "name": "mul", "description": "Multiply."}}
+
+
+class LLMEnds(BaseCallbackHandler):
+    """Records what ``on_llm_end`` is given (the ``LLMResult``)."""
+
+    def __init__(self) -> None:
+        self.results = []
+
+    def on_llm_end(self, response, **kwargs):
+        self.results.append(response)
+
+
+# -- tool-call chunks ------------------------------------------------------------------------
+
+
+def test_streamed_tool_call_chunks_count_from_zero_like_openai():
+    calls = [{"name": "add", "args": {"a": 1, "b": 2}}, {"name": "mul", "args": {"a": 3, "b": 4}}]
+    model, _, _ = fake_model(replies=(calls,))
+    chunks = list(model.bind_tools([ADD, MUL]).stream("q"))
+    indexes = [piece["index"] for c in chunks for piece in c.tool_call_chunks]
+    assert indexes == [0, 1]  # after the reasoning, still from 0, as OpenAI numbers them
+    full = sum(chunks[1:], chunks[0])
+    assert [(c["name"], c["args"]) for c in full.tool_calls] == [
+        ("add", {"a": 1, "b": 2}),
+        ("mul", {"a": 3, "b": 4}),
+    ]
+
+
+def test_v1_content_blocks_keep_the_reasoning_and_each_call_apart():
+    calls = [{"name": "add", "args": {"a": 1, "b": 2}}, {"name": "mul", "args": {"a": 3, "b": 4}}]
+    model, _, _ = fake_model(replies=(calls,), output_version="v1")
+    chunks = list(model.bind_tools([ADD, MUL]).stream("q"))
+    full = sum(chunks[1:], chunks[0])
+    assert [b["type"] for b in full.content] == ["reasoning", "tool_call", "tool_call"]
+    assert [c["name"] for c in full.tool_calls] == ["add", "mul"]
+
+
+# -- llm_output, model name, response id -----------------------------------------------------
+
+
+def test_llm_output_has_openai_token_usage_and_the_model_name():
+    model, _, _ = fake_model()
+    ends = LLMEnds()
+    result = model.generate([[HumanMessage("2+2?")]], callbacks=[ends])
+    usage = result.generations[0][0].message.usage_metadata
+    expected = {
+        "prompt_tokens": usage["input_tokens"],
+        "completion_tokens": usage["output_tokens"],
+        "total_tokens": usage["total_tokens"],
+        "prompt_tokens_details": {"cached_tokens": 0},
+        "completion_tokens_details": {
+            "reasoning_tokens": usage["output_token_details"]["reasoning"]
+        },
+    }
+    assert usage["total_tokens"] > 0
+    assert result.llm_output["token_usage"] == expected
+    assert result.llm_output["model_name"] == "fake-target"
+    # what a callback handler is handed, per call, as with ChatOpenAI
+    (end,) = ends.results
+    assert end.llm_output["token_usage"] == expected
+    assert end.llm_output["model_name"] == "fake-target"
+
+
+def test_llm_output_of_several_conversations_adds_their_usage():
+    model, _, _ = fake_model(
+        steps=("", ""), scores=(), target_steps=(), replies=("one", "two words")
+    )
+    result = model.generate([[HumanMessage("a")], [HumanMessage("b c")]])
+    usages = [g[0].message.usage_metadata for g in result.generations]
+    total = result.llm_output["token_usage"]
+    assert total["prompt_tokens"] == sum(u["input_tokens"] for u in usages)
+    assert total["completion_tokens"] == sum(u["output_tokens"] for u in usages)
+    assert total["total_tokens"] == sum(u["total_tokens"] for u in usages)
+    assert result.llm_output["model_name"] == "fake-target"
+
+
+def test_model_name_is_the_served_target_and_the_reply_has_a_response_id():
+    model, _, _ = fake_model()
+    msg = model.invoke("q")
+    meta = msg.response_metadata
+    assert meta["model_name"] == "fake-target"  # not the wrapper's "spec-graph"
+    assert (meta["draft_model"], meta["target_model"]) == ("fake-draft", "fake-target")
+    assert msg.id.startswith("chatcmpl-")
+    assert meta["id"] == msg.id  # llm_output, copied into the metadata as for ChatOpenAI
+    again, _, _ = fake_model()
+    assert again.invoke("q").id != msg.id
+    model, _, _ = fake_model()
+    chunks = list(model.stream("q"))
+    assert {c.id for c in chunks} == {chunks[0].id}
+    assert chunks[0].id.startswith("chatcmpl-")
+    assert chunks[-1].response_metadata["model_name"] == "fake-target"
