@@ -34,7 +34,10 @@ __all__ = ["FakeCall", "ScriptedFakeBackend"]
 
 Scripted = int | None | list[tuple[str, float]]
 ScriptedReply = str | list[dict[str, Any]]
-"""A reply: text (streamed word by word) or tool calls ``[{"name": ..., "args": {...}}]``."""
+"""A reply: text (streamed word by word) or tool calls ``[{"name": ..., "args": {...}}]``.
+
+Past the request's ``max_tokens`` (a token is a word: of the text, or of the calls' JSON
+arguments) the reply is cut there, with ``finish_reason="length"``, as a server cuts it."""
 ScriptedLogprobs = float | list[float]
 """Per-token logprobs of one generation: one value for every token, or the list itself."""
 
@@ -267,9 +270,12 @@ class ScriptedFakeBackend(BackendBase):
         reply = self.replies.popleft() if self.replies else ""
         finished = False
         slept = 0.0
+        limit, cut = request.max_tokens, False
         try:
             if isinstance(reply, str):
                 words = reply.split(" ")
+                cut = limit is not None and len(words) > limit
+                words = words[:limit] if cut else words
                 for i, word in enumerate(words):
                     if self.delay_s:
                         await asyncio.sleep(self.delay_s)
@@ -277,27 +283,27 @@ class ScriptedFakeBackend(BackendBase):
                     yield ReplyChunk(text=word if i == 0 else " " + word)
                 completion = len(words)
             else:
+                left = limit
                 for i, call in enumerate(reply):
-                    yield ReplyChunk(
-                        tool_calls=[
-                            ToolCallChunk(
-                                index=i,
-                                id=f"call_{i}",
-                                name=call["name"],
-                                args=json.dumps(call["args"]),
-                            )
-                        ]
-                    )
-                completion = 10 * len(reply)
+                    words = re.findall(r"\S+\s*", json.dumps(call["args"]))
+                    cut = left is not None and len(words) > left
+                    args = "".join(words[:left] if cut else words)
+                    if cut and not left:
+                        break  # the cut came before this call
+                    piece = ToolCallChunk(index=i, id=f"call_{i}", name=call["name"], args=args)
+                    yield ReplyChunk(tool_calls=[piece])
+                    left = None if left is None else left - len(words)
+                    if cut:
+                        break
+                completion = limit if cut and limit is not None else 10 * len(reply)
             usage = Usage(
                 calls=1,
                 prompt_tokens=_words(request.messages),
                 completion_tokens=completion,
                 seconds=slept,
             )
-            yield ReplyChunk(
-                finish_reason="stop" if isinstance(reply, str) else "tool_calls", usage=usage
-            )
+            finish = "tool_calls" if isinstance(reply, list) else "stop"
+            yield ReplyChunk(finish_reason="length" if cut else finish, usage=usage)
             finished = True
         finally:
             if not finished:

@@ -74,10 +74,12 @@ def _strict_tool_calls(
             "type": "function",
             "function": {"name": piece.get("name") or "", "arguments": piece.get("args") or ""},
         }
+        cut = finish_reason == "length" and piece is pieces[-1]
         try:
+            if cut and not (piece.get("args") or "").strip():
+                raise ValueError("it ended before its arguments")  # not a call without any
             calls.append(cast("ToolCall", parse_tool_call(raw, return_id=True)))
         except Exception as e:  # what ChatOpenAI catches: any failure makes the call invalid
-            cut = finish_reason == "length" and piece is pieces[-1]
             invalid.append(make_invalid_tool_call(raw, (_CUT if cut else "") + str(e)))
     return calls, invalid
 

@@ -280,13 +280,13 @@ class OpenAICompatibleBackend(BackendBase):
             lambda: self.client.chat.completions.create(**params),
         )
         buffered: list[str] | None = [] if text_tools else None
-        finished = False
+        finish: str | None = None
         try:
             async for chunk in self.calls.iterate(
                 "reading the /chat/completions stream", stream, started=clock
             ):
                 piece = reply_chunk(chunk)
-                finished = finished or piece.finish_reason is not None
+                finish = piece.finish_reason or finish
                 if piece.usage is not None:
                     seconds = time.perf_counter() - started
                     usage = piece.usage.model_copy(update={"seconds": seconds})
@@ -296,11 +296,11 @@ class OpenAICompatibleBackend(BackendBase):
                     buffered.append(piece.text)
                     piece = piece.model_copy(update={"text": ""})
                 if buffered is not None and piece.usage is not None:
-                    yield resolve_text_tools("".join(buffered), tools or [])
+                    yield resolve_text_tools("".join(buffered), tools or [], tool_choice, finish)
                     buffered = None
                 if piece.text or piece.tool_calls or piece.usage or piece.finish_reason:
                     yield piece
-            if not finished:
+            if finish is None:
                 # A stream that just stops (no finish_reason, no [DONE]) is a cut answer,
                 # never a complete reply.
                 msg = (
@@ -309,7 +309,7 @@ class OpenAICompatibleBackend(BackendBase):
                 )
                 raise ServerUnavailableError(msg)
             if buffered is not None:  # the server sent no usage chunk
-                yield resolve_text_tools("".join(buffered), tools or [])
+                yield resolve_text_tools("".join(buffered), tools or [], tool_choice, finish)
         finally:
             await stream.close()
 

@@ -5,17 +5,22 @@ as text, e.g. a ```json block or ``<tool_call>`` tags, and ignore ``tool_choice=
 For those servers the backend (1) forces a call, when one is required, with a JSON-schema
 constraint over ``{"name", "arguments"}`` of the bound tools, and (2) parses a call out of the
 text otherwise. Only a JSON object naming a bound tool becomes a tool call; anything else stays
-text.
+text, except a reply cut off by ``max_tokens`` while it wrote a call (`cut_tool_call`): that is
+the call, cut, as a server that parses calls would stream it.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["forced_call_format", "reply_tool_calls"]
+__all__ = ["cut_tool_call", "forced_call_format", "reply_tool_calls"]
+
+_OPENED_CALL = re.compile(r'\{\s*"name"\s*:\s*"([^"\\]*)"')
+_ARGUMENTS = re.compile(r'"(?:arguments|parameters)"\s*:\s*')
 
 
 def forced_call_format(tools: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -70,3 +75,26 @@ def reply_tool_calls(text: str, tools: Sequence[dict[str, Any]]) -> list[dict[st
                 {"id": f"call_{uuid.uuid4().hex[:12]}", "name": item["name"], "args": args}
             )
     return calls
+
+
+def cut_tool_call(
+    text: str, tools: Sequence[dict[str, Any]], *, forced: bool
+) -> dict[str, Any] | None:
+    """The call a reply cut off by ``max_tokens`` was writing, or None if it wrote none.
+
+    ``{"id", "name", "args"}`` with ``args`` the arguments' JSON as far as it came ("" if
+    the cut came before them; ``name`` None if it came inside the name). A *forced* reply
+    (``forced_call_format``) is a call from its first brace; another is one when it opens a
+    call of a bound tool.
+    """
+    names = {tool["function"]["name"] for tool in tools}
+    opened = _OPENED_CALL.search(text)
+    name = opened.group(1) if opened else None
+    if name not in names and not (forced and text.lstrip().startswith("{")):
+        return None
+    arguments = _ARGUMENTS.search(text, opened.end() if opened else 0)
+    return {
+        "id": f"call_{uuid.uuid4().hex[:12]}",
+        "name": name if name in names else None,
+        "args": text[arguments.end() :] if arguments else "",
+    }

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from spec_graph.backends.base import Generation, ReplyChunk, ToolCallChunk
-from spec_graph.backends.openai.text_tools import reply_tool_calls
+from spec_graph.backends.openai.text_tools import cut_tool_call, reply_tool_calls
 from spec_graph.usage import Usage
 
 __all__ = [
@@ -212,9 +212,23 @@ def shown_tools(tools: Sequence[dict[str, Any]] | None) -> dict[str, Any]:
     return {"tools": list(tools), "tool_choice": "none"} if tools else {}
 
 
-def resolve_text_tools(text: str, tools: Sequence[dict[str, Any]]) -> ReplyChunk:
-    """Held-back reply text: tool calls if it is one (servers without native parsing)."""
+def resolve_text_tools(
+    text: str,
+    tools: Sequence[dict[str, Any]],
+    tool_choice: Any = None,
+    finish_reason: str | None = None,
+) -> ReplyChunk:
+    """Held-back reply text: tool calls if it is one (servers without native parsing).
+
+    A reply cut off by ``max_tokens`` (``finish_reason="length"``) while it wrote a call is
+    that call, its arguments as far as they came (`cut_tool_call`), as a server that parses
+    calls streams it: never the call's JSON as the reply's text.
+    """
     calls = reply_tool_calls(text, tools)
+    if not calls and finish_reason == "length":
+        cut = cut_tool_call(text, tools, forced=tool_choice == "required")
+        if cut is not None:
+            return ReplyChunk(tool_calls=[ToolCallChunk(index=0, **cut)])
     if not calls:
         return ReplyChunk(text=text)
     return ReplyChunk(

@@ -359,3 +359,50 @@ async def test_token_speculation_is_never_a_request_field():
         backend, seen = _backend(_answer(_chat(("2 + 2 = 4", None))), server=server)
         await backend.generate(_request())
         assert not any(key.startswith("speculative") for key in _body(seen[0]))
+
+
+ADD_TOOL = {
+    "type": "function",
+    "function": {"name": "add", "parameters": {"type": "object", "properties": {}}},
+}
+
+
+@pytest.mark.parametrize(
+    ("written", "name", "args"),
+    [
+        ('{"name": "add", "arguments": {"a": 1, "b"', "add", '{"a": 1, "b"'),
+        ('{"name": "add", "argu', "add", ""),
+        ('{"name": "ad', None, ""),
+    ],
+)
+async def test_a_text_tool_call_cut_off_by_max_tokens_is_a_cut_call_not_text(written, name, args):
+    # llama.cpp returns a forced call as text (constrained to the call's JSON); cut by
+    # max_tokens, it used to come back as the reply's text.
+    backend, seen = _backend(
+        lambda r: _sse(
+            _delta(written[:9]),
+            _delta(written[9:], "length"),
+            _delta(None, usage=_usage(5, 8)),
+        ),
+        server="llamacpp",
+    )
+    request = ReplyRequest(
+        messages=MESSAGES, tools=[ADD_TOOL], tool_choice="required", max_tokens=8
+    )
+    pieces = [p async for p in backend.stream_reply(request)]
+    assert "".join(p.text for p in pieces) == ""
+    (call,) = [c for p in pieces for c in p.tool_calls]
+    assert (call.index, call.name, call.args) == (0, name, args)
+    assert [p.finish_reason for p in pieces if p.finish_reason] == ["length"]
+    assert _body(seen[0])["response_format"]["type"] == "json_schema"  # the forced call
+
+
+async def test_cut_text_that_opens_no_call_stays_text():
+    backend, _ = _backend(
+        lambda r: _sse(_delta("The answer", "length"), _delta(None, usage=_usage(5, 2))),
+        server="llamacpp",
+    )
+    request = ReplyRequest(messages=MESSAGES, tools=[ADD_TOOL], max_tokens=2)
+    pieces = [p async for p in backend.stream_reply(request)]
+    assert "".join(p.text for p in pieces) == "The answer"
+    assert not [c for p in pieces for c in p.tool_calls]

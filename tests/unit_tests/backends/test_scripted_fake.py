@@ -122,3 +122,19 @@ async def test_stream_reply_ends_with_usage():
     assert calls[-1].finish_reason == "tool_calls"
     assert fake.calls[-1].extra["tool_choice"] == "required"
     assert fake.calls[-1].prefix == ""
+
+
+async def test_stream_reply_is_cut_at_max_tokens_like_a_server():
+    fake = ScriptedFakeBackend(
+        replies=["one two three", [{"name": "add", "args": {"a": 1, "b": 2}}], "one two"]
+    )
+    cut = ReplyRequest(messages=MESSAGES, max_tokens=2)
+    pieces = [p async for p in fake.stream_reply(cut)]
+    assert "".join(p.text for p in pieces) == "one two"
+    assert (pieces[-1].finish_reason, pieces[-1].usage.completion_tokens) == ("length", 2)
+    pieces = [p async for p in fake.stream_reply(cut)]
+    (call,) = [c for p in pieces for c in p.tool_calls]
+    assert (call.name, call.args) == ("add", '{"a": 1, ')  # a token is a word of the JSON
+    assert pieces[-1].finish_reason == "length"
+    pieces = [p async for p in fake.stream_reply(cut)]  # exactly max_tokens: not cut
+    assert pieces[-1].finish_reason == "stop"

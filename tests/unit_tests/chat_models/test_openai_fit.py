@@ -109,3 +109,26 @@ def test_model_name_is_the_served_target_and_the_reply_has_a_response_id():
     assert {c.id for c in chunks} == {chunks[0].id}
     assert chunks[0].id.startswith("chatcmpl-")
     assert chunks[-1].response_metadata["model_name"] == "fake-target"
+
+
+# -- a tool call cut off by max_tokens -------------------------------------------------------
+
+
+def test_a_forced_tool_call_cut_off_by_max_tokens_is_an_invalid_tool_call():
+    model, _, _ = fake_model(replies=([{"name": "add", "args": {"a": 1, "b": 2}}],))
+    msg = model.bind_tools([ADD], tool_choice="add").invoke("q", max_tokens=2)
+    assert msg.response_metadata["finish_reason"] == "length"
+    assert msg.content == ""  # not the call's JSON as text
+    assert msg.tool_calls == []  # not a call with half its arguments
+    (cut,) = msg.invalid_tool_calls
+    assert (cut["name"], cut["args"], cut["id"]) == ("add", '{"a": 1, ', "call_0")
+    assert "max_tokens" in cut["error"]
+
+
+def test_a_call_finished_before_the_cut_stays_a_call():
+    calls = [{"name": "add", "args": {"a": 1, "b": 2}}, {"name": "mul", "args": {"a": 3, "b": 4}}]
+    model, _, _ = fake_model(replies=(calls,))
+    msg = model.bind_tools([ADD, MUL]).invoke("q", max_tokens=6)
+    assert msg.response_metadata["finish_reason"] == "length"
+    assert [(c["name"], c["args"]) for c in msg.tool_calls] == [("add", {"a": 1, "b": 2})]
+    assert [(c["name"], c["args"]) for c in msg.invalid_tool_calls] == [("mul", '{"a": 3, ')]
