@@ -112,6 +112,8 @@ class ReplyRequest(BaseModel):
     tools: list[dict[str, Any]] | None = None
     tool_choice: Any = None
     response_format: dict[str, Any] | None = None
+    parallel_tool_calls: bool | None = None
+    """OpenAI's ``parallel_tool_calls`` (False: at most one call); None: the server's default."""
 
 
 class Generation(BaseModel):

@@ -78,8 +78,15 @@ class FakeCall:
 
     @property
     def extra(self) -> dict[str, Any]:
-        """The other options: tools, logprobs, prompt_logprobs, tool_choice, response_format."""
-        fields = {"tools", "logprobs", "prompt_logprobs", "tool_choice", "response_format"}
+        """The request's other options (tools, tool choice, logprobs, ...), by name."""
+        fields = {
+            "tools",
+            "logprobs",
+            "prompt_logprobs",
+            "tool_choice",
+            "response_format",
+            "parallel_tool_calls",
+        }
         return {k: v for k, v in self.request.__dict__.items() if k in fields}
 
 

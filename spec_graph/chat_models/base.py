@@ -42,6 +42,7 @@ from spec_graph.chat_models._env_defaults import (
     with_limits,
 )
 from spec_graph.chat_models._messages import ChunkMapper, to_wire
+from spec_graph.chat_models._profile import EMBEDDED_N_CTX, chat_profile
 from spec_graph.chat_models._results import chat_result, combine_llm_outputs
 from spec_graph.chat_models._structured import structured_output, tool_binding
 from spec_graph.chat_models._threads import ThreadedCalls, current_thread
@@ -53,9 +54,6 @@ from spec_graph.reply.pipeline import run_reply
 from spec_graph.slots import Slots
 
 __all__ = ["EMBEDDED_N_CTX", "SpeculativeReasoningChatModel"]
-
-EMBEDDED_N_CTX = 8192
-"""Context of the embedded servers `EmbeddedModels.shared` starts (its default ``n_ctx``)."""
 
 
 class SpeculativeReasoningChatModel(ThreadedCalls):
@@ -174,33 +172,10 @@ class SpeculativeReasoningChatModel(ThreadedCalls):
         }
 
     def _resolve_model_profile(self) -> ModelProfile | None:
-        """What LangChain (e.g. ``create_agent``) may rely on.
-
-        Reasoning, tool calling and structured output, text only; context limits where
-        spec-graph serves the models itself (embedded), none for your own endpoints.
-        """
-        profile = ModelProfile(
-            text_inputs=True,
-            image_inputs=False,
-            audio_inputs=False,
-            video_inputs=False,
-            pdf_inputs=False,
-            text_outputs=True,
-            reasoning_output=True,
-            tool_calling=True,
-            tool_choice=True,
-            tool_call_streaming=True,
-            structured_output=True,
-            temperature=True,
+        """What LangChain (e.g. ``create_agent``) may rely on (`chat_profile`)."""
+        return chat_profile(
+            prebuilt=self.reasoner is not None, draft=self.draft, target=self.target
         )
-        if self.reasoner is None:
-            if self.draft is None or self.target is None:
-                # Both models see the whole conversation; an embedded one holds EMBEDDED_N_CTX.
-                profile["max_input_tokens"] = EMBEDDED_N_CTX
-            if self.target is None:  # the reply is the target's; llama.cpp may fill the context
-                profile["max_output_tokens"] = EMBEDDED_N_CTX
-                profile["open_weights"] = True
-        return profile
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
         params = LangSmithParams(
@@ -301,12 +276,14 @@ class SpeculativeReasoningChatModel(ThreadedCalls):
         thread_id = kwargs.pop("_thread_id", None) or current_thread()
         model_name = kwargs.pop("model", None)  # the name traced; None: the target's
         kwargs.pop("ls_structured_output_format", None)  # set by with_structured_output
+        kwargs.pop("stream", None)  # LangChain's stream=True/False: it chose _stream already
         wire = to_wire(messages)
         # Resolved before the models are built: a bad argument never starts embedded servers.
         call = CallSettings.resolve(
             self.reasoner.config if self.reasoner is not None else self.reasoning,
             tools=kwargs.pop("tools", None),
             tool_choice=kwargs.pop("tool_choice", None),
+            parallel_tool_calls=kwargs.pop("parallel_tool_calls", None),
             response_format=kwargs.pop("response_format", None),
             max_tokens=kwargs.pop("max_tokens", self.max_tokens),
             stop=list(stop or kwargs.pop("stop", None) or self.stop or []),
@@ -368,14 +345,18 @@ class SpeculativeReasoningChatModel(ThreadedCalls):
         tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool],
         *,
         tool_choice: dict[str, Any] | str | bool | None = None,
+        parallel_tool_calls: bool | None = None,
         **kwargs: Any,
     ) -> Runnable[LanguageModelInput, AIMessage]:
         """Bind OpenAI-format tools; the target calls them natively after reasoning.
 
         ``tool_choice``: ``"auto"``, ``"none"``, ``"any"``/``"required"``/``True`` (must call
-        one), or a tool name (must call that one).
+        one), or a tool name (must call that one). ``parallel_tool_calls=False``: at most one
+        call per reply (asked of the server; a reply that makes more keeps the first).
         """
         formatted, choice = tool_binding(tools, tool_choice)
+        if parallel_tool_calls is not None:
+            kwargs["parallel_tool_calls"] = parallel_tool_calls
         return super().bind(tools=formatted, tool_choice=choice, **kwargs)
 
     def with_structured_output(

@@ -127,6 +127,7 @@ async def run_reply(
         sampling=call.sampling(),
         tools=call.tools,
         tool_choice=call.tool_choice,
+        parallel_tool_calls=call.parallel_tool_calls,
         # with tools, the schema constrains only a final answer (`_tools_then_schema`)
         response_format=None if call.tools else call.response_format,
     )
@@ -146,6 +147,8 @@ async def run_reply(
             if piece.text:
                 yield TextDelta(text=piece.text)
             for t in piece.tool_calls:
+                if t.index > 0 and call.parallel_tool_calls is False:
+                    continue  # one call asked for: a server that wrote more is cut to one
                 yield ToolCallDelta(index=t.index, id=t.id, name=t.name, args=t.args)
     finally:
         await _closed(pieces)

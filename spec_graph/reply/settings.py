@@ -38,6 +38,8 @@ class CallSettings:
     tools: list[dict[str, Any]] | None = None
     """OpenAI-format tools (shown to both models while reasoning, callable in the reply)."""
     tool_choice: Any = None
+    parallel_tool_calls: bool | None = None
+    """False: the reply calls at most one tool (asked of the server, and kept to the first)."""
     response_format: dict[str, Any] | None = None
     thread_id: str | None = None
     """Run the reasoning on this durable thread (the reasoner needs a checkpointer)."""
@@ -52,6 +54,7 @@ class CallSettings:
         max_tokens: int | None = None,
         tools: list[dict[str, Any]] | None = None,
         tool_choice: Any = None,
+        parallel_tool_calls: bool | None = None,
         response_format: dict[str, Any] | None = None,
         overrides: Mapping[str, Any] | None = None,
         caller: str = "reply_stream",
@@ -83,6 +86,7 @@ class CallSettings:
             max_tokens=max_tokens,
             tools=tools,
             tool_choice=tool_choice if tools else None,
+            parallel_tool_calls=parallel_tool_calls if tools else None,
             response_format=response_format,
             thread_id=thread_id,
         )

@@ -32,7 +32,7 @@ from spec_graph.backends.base import (
 )
 from spec_graph.backends.openai.calls import CallPolicy
 from spec_graph.backends.openai.quirks import QUIRKS, RequestShape, ServerQuirks, quirks_for_owner
-from spec_graph.backends.openai.shapes import SHAPES
+from spec_graph.backends.openai.shapes import SHAPES, generate_params
 from spec_graph.backends.openai.text_tools import forced_call_format
 from spec_graph.backends.openai.tokens import TokenPrompts, slot_count
 from spec_graph.backends.openai.wire import (
@@ -150,14 +150,14 @@ class OpenAICompatibleBackend(BackendBase):
         if request.prefix_steps is not None and profile.token_prompts is not None:
             kind, model = profile.token_prompts, self.model_name
             self._token_prompts = self._token_prompts or TokenPrompts(kind, model, self._post)
-            generation = await self._token_prompts.generate(request, _generate_params(request))
+            generation = await self._token_prompts.generate(request, generate_params(request))
             self._check_logprobs(request, generation.token_logprobs, generation.text)
             seconds = time.perf_counter() - started
             return generation.model_copy(
                 update={"usage": generation.usage.model_copy(update={"seconds": seconds})}
             )
         reply = await self._complete(
-            request.messages, request.prefix, _generate_params(request), logprobs=request.logprobs
+            request.messages, request.prefix, generate_params(request), logprobs=request.logprobs
         )
         choice = reply.choices[0]
         self._check_logprobs(request, choice.token_logprobs, choice.text)
@@ -192,7 +192,7 @@ class OpenAICompatibleBackend(BackendBase):
         reply = await self._complete(
             request.messages,
             request.prefix,
-            {**_generate_params(request), "n": n},
+            {**generate_params(request), "n": n},
             logprobs=request.logprobs,
         )
         elapsed = time.perf_counter() - started
@@ -270,6 +270,8 @@ class OpenAICompatibleBackend(BackendBase):
             params["tools"] = list(tools)
             if tool_choice is not None and not text_tools:
                 params["tool_choice"] = tool_choice
+            if request.parallel_tool_calls is not None:
+                params["parallel_tool_calls"] = request.parallel_tool_calls
         if text_tools and tool_choice == "required":
             response_format = forced_call_format(tools or [])
         if response_format is not None:
@@ -383,17 +385,3 @@ class OpenAICompatibleBackend(BackendBase):
     def converted_errors(self, what: str) -> AbstractContextManager[None]:
         """The SDK's errors inside the block as spec-graph errors (`CallPolicy.converted`)."""
         return self.calls.converted(what)
-
-
-def _generate_params(request: GenerateRequest) -> dict[str, Any]:
-    sampling = request.sampling
-    params: dict[str, Any] = {
-        "max_tokens": request.max_tokens,
-        "stop": list(request.stop) or None,
-        "temperature": sampling.temperature,
-        "top_p": sampling.top_p,
-        **shown_tools(request.tools),
-    }
-    if sampling.seed is not None:
-        params["seed"] = sampling.seed
-    return params

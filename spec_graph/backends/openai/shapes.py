@@ -16,15 +16,16 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 
+from spec_graph.backends.base import GenerateRequest
 from spec_graph.backends.openai.quirks import RequestShape, ServerQuirks
-from spec_graph.backends.openai.wire import Reply, chat_reply, raw_reply
+from spec_graph.backends.openai.wire import Reply, chat_reply, raw_reply, shown_tools
 from spec_graph.errors import BackendError
 from spec_graph.prompts import ChatMessage
 
 if TYPE_CHECKING:
     from spec_graph.backends.openai.backend import OpenAICompatibleBackend
 
-__all__ = ["SHAPES", "ChatShape", "CompletionsShape", "Shape"]
+__all__ = ["SHAPES", "ChatShape", "CompletionsShape", "Shape", "generate_params"]
 
 
 class Shape(Protocol):
@@ -160,3 +161,18 @@ class CompletionsShape:
 
 SHAPES: dict[str, Shape] = {"chat": ChatShape(), "completions": CompletionsShape()}
 """The request shapes by name (``OpenAICompatibleBackend(request_shape=...)``)."""
+
+
+def generate_params(request: GenerateRequest) -> dict[str, Any]:
+    """The sampling fields of a continuation request, whichever shape (or token ids) sends it."""
+    sampling = request.sampling
+    params: dict[str, Any] = {
+        "max_tokens": request.max_tokens,
+        "stop": list(request.stop) or None,
+        "temperature": sampling.temperature,
+        "top_p": sampling.top_p,
+        **shown_tools(request.tools),
+    }
+    if sampling.seed is not None:
+        params["seed"] = sampling.seed
+    return params

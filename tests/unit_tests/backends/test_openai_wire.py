@@ -406,3 +406,14 @@ async def test_cut_text_that_opens_no_call_stays_text():
     pieces = [p async for p in backend.stream_reply(request)]
     assert "".join(p.text for p in pieces) == "The answer"
     assert not [c for p in pieces for c in p.tool_calls]
+
+
+async def test_parallel_tool_calls_is_sent_with_the_tools_when_set():
+    def reply(r):
+        return _sse(_delta("ok", "stop"), _delta(None, usage=_usage(5, 1)))
+
+    for value, server in ((False, "vllm"), (True, "llamacpp"), (None, "vllm")):
+        backend, seen = _backend(reply, server=server)
+        request = ReplyRequest(messages=MESSAGES, tools=[ADD_TOOL], parallel_tool_calls=value)
+        _ = [p async for p in backend.stream_reply(request)]
+        assert _body(seen[0]).get("parallel_tool_calls") == value

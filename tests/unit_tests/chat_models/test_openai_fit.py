@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from chat_fakes import fake_model
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import HumanMessage
+
+from spec_graph import UserError
 
 ADD = {
     "type": "function",
@@ -132,3 +135,64 @@ def test_a_call_finished_before_the_cut_stays_a_call():
     assert msg.response_metadata["finish_reason"] == "length"
     assert [(c["name"], c["args"]) for c in msg.tool_calls] == [("add", {"a": 1, "b": 2})]
     assert [(c["name"], c["args"]) for c in msg.invalid_tool_calls] == [("mul", '{"a": 3, ')]
+
+
+# -- parallel_tool_calls ---------------------------------------------------------------------
+
+
+def test_bind_tools_parallel_tool_calls_false_is_sent_and_keeps_one_call():
+    calls = [{"name": "add", "args": {"a": 1, "b": 2}}, {"name": "mul", "args": {"a": 3, "b": 4}}]
+    model, _, target = fake_model(replies=(calls, calls))
+    bound = model.bind_tools([ADD, MUL], parallel_tool_calls=False)
+    msg = bound.invoke("q")
+    assert [c["name"] for c in msg.tool_calls] == ["add"]  # the server wrote two
+    reply = next(c for c in target.calls if c.kind == "stream_reply")
+    assert reply.extra["parallel_tool_calls"] is False
+    model, _, _ = fake_model(replies=(calls,))
+    chunks = list(model.bind_tools([ADD, MUL], parallel_tool_calls=False).stream("q"))
+    assert [p["index"] for c in chunks for p in c.tool_call_chunks] == [0]
+
+
+def test_parallel_tool_calls_left_out_is_the_servers_default_and_unknown_args_still_fail():
+    calls = [{"name": "add", "args": {"a": 1, "b": 2}}, {"name": "mul", "args": {"a": 3, "b": 4}}]
+    model, _, target = fake_model(replies=(calls,))
+    assert len(model.bind_tools([ADD, MUL]).invoke("q").tool_calls) == 2
+    reply = next(c for c in target.calls if c.kind == "stream_reply")
+    assert reply.extra["parallel_tool_calls"] is None
+    with pytest.raises(UserError, match=r"unsupported arguments.*\['parallel_calls'\]"):
+        model.bind_tools([ADD], parallel_calls=False).invoke("q")
+
+
+# -- streaming=True / stream= ----------------------------------------------------------------
+
+
+class Tokens(BaseCallbackHandler):
+    """Records the reply's tokens as ``on_llm_new_token`` hands them over."""
+
+    def __init__(self) -> None:
+        self.tokens = []
+
+    def on_llm_new_token(self, token, **kwargs):
+        self.tokens.append(token)
+
+
+async def test_streaming_true_makes_invoke_stream_its_tokens_to_callbacks():
+    model, _, _ = fake_model(replies=("a b c",), streaming=True)
+    handler = Tokens()
+    assert model.invoke("q", config={"callbacks": [handler]}).content == "a b c"
+    assert "".join(handler.tokens) == "a b c"
+    model, _, _ = fake_model(replies=("a b c",), streaming=True)
+    handler = Tokens()
+    assert (await model.ainvoke("q", config={"callbacks": [handler]})).content == "a b c"
+    assert "".join(handler.tokens) == "a b c"
+
+
+def test_stream_per_call_is_langchains_switch_not_an_unknown_argument():
+    model, _, _ = fake_model(replies=("a b",))
+    handler = Tokens()
+    assert model.invoke("q", stream=True, config={"callbacks": [handler]}).content == "a b"
+    assert "".join(handler.tokens) == "a b"
+    model, _, _ = fake_model(replies=("a b",), streaming=True)
+    handler = Tokens()
+    assert model.invoke("q", stream=False, config={"callbacks": [handler]}).content == "a b"
+    assert handler.tokens == []  # stream=False wins over streaming=True, as in LangChain
