@@ -41,6 +41,7 @@ from spec_graph.chat_models._env_defaults import (
     defaults_from_env,
     with_limits,
 )
+from spec_graph.chat_models._isolation import isolated
 from spec_graph.chat_models._messages import ChunkMapper, to_wire
 from spec_graph.chat_models._profile import EMBEDDED_N_CTX, chat_profile
 from spec_graph.chat_models._results import chat_result, combine_llm_outputs
@@ -302,7 +303,7 @@ class SpeculativeReasoningChatModel(ThreadedCalls):
             self._slots().taken(),
             aclosing(run_reply(reasoner, wire, call)) as events,
         ):
-            async for event in events:
+            async for event in isolated(events):  # the caller's callbacks see this model only
                 yield mapper.chunk(event)
 
     # -- batch, tools, structured output -----------------------------------------------------

@@ -196,3 +196,60 @@ def test_stream_per_call_is_langchains_switch_not_an_unknown_argument():
     handler = Tokens()
     assert model.invoke("q", stream=False, config={"callbacks": [handler]}).content == "a b"
     assert handler.tokens == []  # stream=False wins over streaming=True, as in LangChain
+
+
+# -- the inner reasoning graph stays inside ---------------------------------------------------
+
+INNER = {"spec-graph:specreason", "LangGraph:specreason", "draft", "judge", "correct", "answer"}
+
+
+def _names(events, kind):
+    return {e["name"] for e in events if e["event"].startswith(kind)}
+
+
+async def test_a_chains_astream_events_show_the_chat_model_not_its_reasoning_graph():
+    from langchain_core.prompts import ChatPromptTemplate
+
+    model, _, _ = fake_model(replies=("a b",))
+    chain = ChatPromptTemplate.from_messages([("user", "{q}")]) | model
+    events = [e async for e in chain.astream_events({"q": "2+2?"}, version="v2")]
+    assert _names(events, "on_chain") == {"RunnableSequence"}
+    assert _names(events, "on_chat_model") == {"SpeculativeReasoningChatModel"}
+    streamed = [e["data"]["chunk"].content for e in events if e["event"] == "on_chat_model_stream"]
+    assert "".join(streamed) == "a b"
+    assert not [e for e in events if "nostream" in e.get("tags", [])]
+
+
+async def test_a_langgraph_nodes_events_show_the_chat_model_not_its_reasoning_graph():
+    from langgraph.graph import START, MessagesState, StateGraph
+
+    model, _, _ = fake_model(replies=("a b",))
+
+    def llm(state: MessagesState) -> dict:  # a sync node: the model's sync path
+        return {"messages": [model.invoke(state["messages"])]}
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("llm", llm)
+    builder.add_edge(START, "llm")
+    app = builder.compile()
+    events = [e async for e in app.astream_events({"messages": [("user", "hi")]}, version="v2")]
+    assert not _names(events, "on_chain") & INNER
+    assert _names(events, "on_chain") == {"LangGraph", "llm"}
+    assert _names(events, "on_chat_model") == {"SpeculativeReasoningChatModel"}
+
+
+def test_callback_handlers_of_a_chain_see_no_inner_chains():
+    from langchain_core.prompts import ChatPromptTemplate
+
+    class Chains(BaseCallbackHandler):
+        def __init__(self) -> None:
+            self.names = []
+
+        def on_chain_start(self, serialized, inputs, **kwargs):
+            self.names.append(kwargs.get("name"))
+
+    handler = Chains()
+    model, _, _ = fake_model()
+    chain = ChatPromptTemplate.from_messages([("user", "{q}")]) | model
+    assert chain.invoke({"q": "2+2?"}, config={"callbacks": [handler]}).content
+    assert not set(handler.names) & INNER
