@@ -12,6 +12,11 @@ dicts, and the pipeline's events come out as ``AIMessageChunk``:
 - `TextDelta` / `ToolCallDelta` -> the reply token by token (one contiguous text block, or
   ``tool_call_chunks``);
 - `ReplyDone` -> a last chunk (``chunk_position="last"``) with usage and metadata.
+
+As ChatOpenAI: one response id per reply, ``model_name`` the served (target) model's,
+``llm_output`` with OpenAI's ``token_usage`` (`._results`), and token counts by the target's
+own tokenizer (`._tokens`); the reasoning graph stays out of the caller's events
+(`._isolation`).
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ from spec_graph.chat_models._profile import EMBEDDED_N_CTX, chat_profile
 from spec_graph.chat_models._results import chat_result, combine_llm_outputs
 from spec_graph.chat_models._structured import structured_output, tool_binding
 from spec_graph.chat_models._threads import ThreadedCalls, current_thread
+from spec_graph.chat_models._tokens import TargetTokenCounts
 from spec_graph.config import EndpointConfig, ReasoningConfig
 from spec_graph.embedded import EmbeddedModels, get_profile
 from spec_graph.reasoner import SpeculativeReasoner
@@ -57,7 +63,7 @@ from spec_graph.slots import Slots
 __all__ = ["EMBEDDED_N_CTX", "SpeculativeReasoningChatModel"]
 
 
-class SpeculativeReasoningChatModel(ThreadedCalls):
+class SpeculativeReasoningChatModel(TargetTokenCounts, ThreadedCalls):
     """Speculative reasoning (draft writes, target judges and corrects) as a chat model.
 
     Setup:
@@ -220,6 +226,9 @@ class SpeculativeReasoningChatModel(ThreadedCalls):
                     checkpointer=self.checkpointer,
                 )
             return self._built
+
+    def _token_backend(self) -> Any:
+        return self._reasoner().target  # its server counts tokens (`TargetTokenCounts`)
 
     # -- generation --------------------------------------------------------------------------
 

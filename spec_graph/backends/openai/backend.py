@@ -146,11 +146,9 @@ class OpenAICompatibleBackend(BackendBase):
     async def generate(self, request: GenerateRequest) -> Generation:
         """Continue the prefix: as token ids with ``prefix_steps`` (`..openai.tokens`)."""
         started = time.perf_counter()
-        profile = await self.server_profile()
-        if request.prefix_steps is not None and profile.token_prompts is not None:
-            kind, model = profile.token_prompts, self.model_name
-            self._token_prompts = self._token_prompts or TokenPrompts(kind, model, self._post)
-            generation = await self._token_prompts.generate(request, generate_params(request))
+        prompts = None if request.prefix_steps is None else await self.token_prompts()
+        if prompts is not None:
+            generation = await prompts.generate(request, generate_params(request))
             self._check_logprobs(request, generation.token_logprobs, generation.text)
             seconds = time.perf_counter() - started
             return generation.model_copy(
@@ -167,6 +165,17 @@ class OpenAICompatibleBackend(BackendBase):
             usage=reply.usage.model_copy(update={"seconds": time.perf_counter() - started}),
             token_logprobs=choice.token_logprobs if request.logprobs else None,
         )
+
+    async def token_prompts(self) -> TokenPrompts | None:
+        """The server's token API (`..openai.tokens.TokenPrompts`); None where it has none.
+
+        Token-exact steps send their prompts through it, and the chat model's token counts
+        (``get_num_tokens``) use it: the served model's own tokenizer and chat template.
+        """
+        profile = await self.server_profile()
+        if profile.token_prompts is not None and self._token_prompts is None:
+            self._token_prompts = TokenPrompts(profile.token_prompts, self.model_name, self._post)
+        return self._token_prompts
 
     async def generate_many(self, request: GenerateRequest, n: int) -> list[Generation]:
         """``n`` sampled continuations: one ``n=`` request where the server supports it.

@@ -67,12 +67,13 @@ class TokenPrompts:
 
     async def prompt_ids(self, request: GenerateRequest) -> list[int]:
         """The template's tokens, then each step's own tokens (or its text, tokenized)."""
-        ids = list(await self._template_ids(request.messages, request.tools))
+        ids = list(await self.template_ids(request.messages, request.tools))
         for run in prompt_runs(request.prefix_steps or [], self.model):
-            ids += run if isinstance(run, list) else await self._tokenize(run, special=False)
+            ids += run if isinstance(run, list) else await self.tokenize(run, special=False)
         return ids
 
-    async def _template_ids(self, messages: Sequence[Any], tools: Any) -> list[int]:
+    async def template_ids(self, messages: Sequence[Any], tools: Any) -> list[int]:
+        """The conversation's chat template up to the assistant's turn, as token ids (kept)."""
         key = json.dumps([list(messages), tools], sort_keys=True, default=str)
         if key not in self._templates:
             path, body = template_body(self.kind, self.model, messages, tools)
@@ -83,13 +84,14 @@ class TokenPrompts:
                 prompt = data.get("prompt")
                 if not isinstance(prompt, str) or not prompt:
                     raise BackendError(f"{path} returned no prompt")
-                ids = await self._tokenize(prompt, special=True)
+                ids = await self.tokenize(prompt, special=True)
             if len(self._templates) >= _TEMPLATES_KEPT:
                 self._templates.pop(next(iter(self._templates)))
             self._templates[key] = ids
         return self._templates[key]
 
-    async def _tokenize(self, text: str, *, special: bool) -> list[int]:
+    async def tokenize(self, text: str, *, special: bool) -> list[int]:
+        """``text`` as the model's token ids (``special``: a rendered template, not model text)."""
         path, body = tokenize_body(self.kind, self.model, text, special=special)
         return _token_list(await self._post(path, body), path)
 

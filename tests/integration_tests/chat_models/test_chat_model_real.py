@@ -144,3 +144,26 @@ def test_create_agent_with_response_format(tiny_chat):
     agent = create_agent(tiny_chat, tools=[], response_format=Sum)
     result = agent.invoke({"messages": [("user", "What is 2 + 3?")]})
     assert isinstance(result["structured_response"], Sum)
+
+
+def test_token_counts_are_the_target_servers_own(tiny_chat, tiny):
+    # Counted by the target's llama.cpp server (POST /tokenize, its chat template), not by
+    # LangChain's GPT-2 tokenizer, which needs transformers (not installed with spec-graph).
+    from langchain_core.messages import HumanMessage, SystemMessage
+
+    messages = [SystemMessage("You are terse."), HumanMessage("What is 2 + 3?")]
+    counted = tiny_chat.get_num_tokens_from_messages(messages)
+    reply = httpx.post(
+        f"{tiny.target.base_url}/chat/completions",
+        json={
+            "model": tiny.target.model,
+            "messages": [
+                {"role": "system", "content": "You are terse."},
+                {"role": "user", "content": "What is 2 + 3?"},
+            ],
+            "max_tokens": 1,
+        },
+        timeout=120,
+    ).json()
+    assert counted == reply["usage"]["prompt_tokens"]  # what the server itself counts
+    assert 0 < tiny_chat.get_num_tokens("What is 2 + 3?") < counted
