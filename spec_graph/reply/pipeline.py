@@ -31,7 +31,13 @@ from spec_graph.reply.events import (
     TextDelta,
     ToolCallDelta,
 )
-from spec_graph.reply.prompts import reply_graph, reply_messages, with_reasoning_instruction
+from spec_graph.reply.prompts import (
+    notes_in_user_turn,
+    reply_graph,
+    reply_messages,
+    with_reasoning_instruction,
+)
+from spec_graph.reply.scaffold import ScaffoldFilter
 from spec_graph.reply.settings import CallSettings
 from spec_graph.state import ReasoningResult, Step
 from spec_graph.strategies import get_strategy
@@ -139,19 +145,23 @@ async def run_reply(
         if call.tools and call.response_format is not None
         else runner.target.stream_reply(request)
     )
+    scaffold = ScaffoldFilter() if steps and notes_in_user_turn(call) else None
     try:
         async for piece in pieces:
             if piece.usage is not None:
                 usage = piece.usage
             finish_reason = piece.finish_reason or finish_reason
-            if piece.text:
-                yield TextDelta(text=piece.text)
+            text = scaffold.feed(piece.text) if scaffold and piece.text else piece.text
+            if text:
+                yield TextDelta(text=text)
             for t in piece.tool_calls:
                 if t.index > 0 and call.parallel_tool_calls is False:
                     continue  # one call asked for: a server that wrote more is cut to one
                 yield ToolCallDelta(index=t.index, id=t.id, name=t.name, args=t.args)
     finally:
         await _closed(pieces)
+    if scaffold is not None and (rest := scaffold.flush()):
+        yield TextDelta(text=rest)
     reply_s = time.perf_counter() - started
     yield ReplyDone(
         usage=reply_usage(result, usage),

@@ -114,7 +114,7 @@ def reply_messages(
     if not steps:
         return messages
     notes = chain_prefix(steps, "\n\n").rstrip()
-    if call.tools and call.tool_choice not in ("required", "none"):
+    if notes_in_user_turn(call):
         request = (
             "Your reasoning so far (private notes):\n<reasoning>\n"
             f"{notes}\n</reasoning>\n\n{REPLY_WITH_TOOLS_INSTRUCTION}"
@@ -125,3 +125,11 @@ def reply_messages(
         {"role": "assistant", "content": notes},
         {"role": "user", "content": REPLY_INSTRUCTION},
     ]
+
+
+def notes_in_user_turn(call: CallSettings) -> bool:
+    """Whether `reply_messages` hands the reasoning over as ``<reasoning>`` notes.
+
+    Then the reply goes through `spec_graph.reply.scaffold`, since small models echo the wrapper.
+    """
+    return bool(call.tools) and call.tool_choice not in ("required", "none")

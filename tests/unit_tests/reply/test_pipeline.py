@@ -142,6 +142,22 @@ async def test_tool_calls_are_numbered_from_zero_and_finish_with_tool_calls():
     assert [t["function"]["name"] for t in request.extra["tools"]] == ["add", "mul"]
 
 
+async def test_an_echo_of_the_notes_wrapper_never_reaches_the_reply():
+    # with tools and tool_choice auto the reasoning goes in as <reasoning> notes; small models
+    # echoed the wrapper (default pair: a reply that began with it and the tool listing)
+    echoed = "<reasoning>\nadd(a, b), mul(a, b)\nThink one.\n</reasoning>\n\nThe answer is 4.</reasoning>"
+    events, _, target = await events_of(replies=(echoed,), tools=TOOLS, tool_choice="auto")
+    request = next(c for c in target.calls if c.kind == "stream_reply")
+    assert "<reasoning>" in request.messages[-1]["content"]  # the notes wrapper was used
+    assert "".join(e.text for e in events if isinstance(e, TextDelta)) == "The answer is 4."
+
+
+async def test_without_the_notes_wrapper_the_reply_is_passed_on_as_written():
+    written = "Tags like <reasoning> stay when the request had none."
+    events, _, _ = await events_of(replies=(written,))
+    assert "".join(e.text for e in events if isinstance(e, TextDelta)) == written
+
+
 async def test_reply_settings_reach_the_reply_request():
     events, _, target = await events_of(
         max_tokens=7, stop=["END"], temperature=0.1, response_format={"type": "json_object"}

@@ -279,3 +279,17 @@ def test_chat_openai_reads_the_endpoint(serve, stream):
     assert message.content == "The answer is 4."
     assert message.usage_metadata["output_token_details"]["reasoning"] == 6
     assert message.usage_metadata["total_tokens"] > 0
+
+
+def test_init_chat_model_reaches_the_endpoint_as_an_openai_model(serve):
+    # langchain has no provider entry for spec-graph; the endpoint is the route to it
+    chat_models = pytest.importorskip("langchain.chat_models")
+    pytest.importorskip("langchain_openai")
+    served = serve()
+    model = chat_models.init_chat_model(
+        "openai:spec-graph/specreason", base_url=served.url, api_key="x", max_retries=0
+    )
+    message = model.invoke("What is 2+2?")
+    assert message.content == "The answer is 4."
+    assert message.response_metadata["model_name"] == "spec-graph/specreason"
+    assert served.target.count("next_token") == 2  # the run really judged its steps
