@@ -47,10 +47,18 @@ T = TypeVar("T")
 class _ReplyStream(EventSourceResponse):
     """An SSE response that, however it ends, closes the reply and frees its slot."""
 
-    def __init__(self, content: AsyncIterator[str], cleanup: Callable[[], Awaitable[None]]) -> None:
+    def __init__(
+        self,
+        content: AsyncIterator[str],
+        cleanup: Callable[[], Awaitable[None]],
+        ping_s: float | None,
+    ) -> None:
         # sep="\n": events end in a blank line "\n\n" as OpenAI's and vLLM's do; clients that
-        # split on it (vLLM's load tool) never see an event in sse-starlette's "\r\n" default
-        super().__init__(content, ping=15, sep="\n", headers={"Cache-Control": "no-cache"})
+        # split on it (vLLM's load tool) never see an event in sse-starlette's "\r\n" default.
+        # No keep-alive comments unless asked for (`ServeSettings.ping_s`), as OpenAI and vLLM
+        # send none; ping=0 turns sse-starlette's off (from 3.7: before, 0 busy-looped).
+        headers = {"Cache-Control": "no-cache"}
+        super().__init__(content, ping=ping_s or 0, sep="\n", headers=headers)
         self._cleanup = cleanup
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -147,7 +155,7 @@ class _Service:
             finally:
                 ticket.release()
 
-        return _ReplyStream(body, cleanup)
+        return _ReplyStream(body, cleanup, self.settings.ping_s)
 
 
 def create_app(source: ReasonerSource, settings: ServeSettings | None = None) -> FastAPI:
