@@ -9,11 +9,10 @@ stay under the chat model's ``max_concurrency``. Marked slow (about a minute); r
 from __future__ import annotations
 
 import asyncio
-import time
 
-import psutil
 import pytest
 from fault_server import FaultPlan, fault_server
+from load_probe import InFlight, measured
 
 from spec_graph import EndpointConfig, ReasoningConfig, SpeculativeReasoningChatModel
 from spec_graph.errors import SpecGraphError
@@ -27,9 +26,6 @@ async def test_concurrent_requests_through_the_chat_model_all_end_none_lost(requ
     plan = FaultPlan.random(
         {"http_500": 0.03, "http_503": 0.02, "drop": 0.02}, seed=7, latency_s=(0.0, 0.05)
     )
-    process = psutil.Process()
-    rss_before = process.memory_info().rss
-    peak = rss_before
     with fault_server(plan) as server:
         endpoint = EndpointConfig(
             base_url=server.base_url, model="fault", timeout_s=20, max_retries=2
@@ -40,24 +36,9 @@ async def test_concurrent_requests_through_the_chat_model_all_end_none_lost(requ
             reasoning=ReasoningConfig(strategy="specreason", max_steps=6),
             max_concurrency=bound,
         )
-        in_flight = 0
-        most_in_flight = 0
-        original = model._reasoner().astream  # count runs inside the graph, not callers
-
-        def counting(*args, **kwargs):
-            async def run():
-                nonlocal in_flight, most_in_flight
-                in_flight += 1
-                most_in_flight = max(most_in_flight, in_flight)
-                try:
-                    async for item in original(*args, **kwargs):
-                        yield item
-                finally:
-                    in_flight -= 1
-
-            return run()
-
-        model._reasoner().astream = counting  # type: ignore[method-assign]
+        runs = InFlight()  # count runs inside the graph, not callers
+        reasoner = model._reasoner()
+        reasoner.astream = runs.counted(reasoner.astream)  # type: ignore[method-assign]
 
         async def one(i: int) -> tuple[int, str]:
             try:
@@ -66,17 +47,8 @@ async def test_concurrent_requests_through_the_chat_model_all_end_none_lost(requ
                 return i, f"error: {e}"
             return i, str(reply.content)
 
-        async def sample_memory() -> None:
-            nonlocal peak
-            while True:
-                peak = max(peak, process.memory_info().rss)
-                await asyncio.sleep(0.2)
-
-        sampler = asyncio.create_task(sample_memory())
-        started = time.monotonic()
-        outcomes = await asyncio.gather(*(one(i) for i in range(requests)))
-        elapsed = time.monotonic() - started
-        sampler.cancel()
+        load = await measured(asyncio.gather(*(one(i) for i in range(requests))))
+        outcomes = load.result
         faults = dict(server.counts)
     ids = [i for i, _ in outcomes]
     assert sorted(ids) == list(range(requests)), "a request was lost or answered twice"
@@ -84,10 +56,10 @@ async def test_concurrent_requests_through_the_chat_model_all_end_none_lost(requ
     replies = [text for _, text in outcomes if not text.startswith("error: ")]
     assert all("42" in text for text in replies)
     assert all("\n" not in text for text in errors)
-    assert most_in_flight <= bound
+    assert runs.most <= bound
     print(
-        f"\nload: {requests} requests in {elapsed:.1f} s, {len(replies)} replies, "
+        f"\nload: {requests} requests in {load.seconds:.1f} s, {len(replies)} replies, "
         f"{len(errors)} explicit errors, lost 0; faults injected {faults}; most in flight "
-        f"{most_in_flight} (bound {bound}); peak RSS {peak / 2**20:.0f} MiB "
-        f"(+{(peak - rss_before) / 2**20:.0f} MiB)"
+        f"{runs.most} (bound {bound}); peak RSS {load.peak_mib:.0f} MiB "
+        f"(+{load.grown_mib:.0f} MiB)"
     )

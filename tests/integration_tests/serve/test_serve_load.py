@@ -14,15 +14,14 @@ from __future__ import annotations
 import asyncio
 import random
 import sys
-import time
 from pathlib import Path
 
 import httpx
-import psutil
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the fault server beside us
 from fault_server import FaultPlan, fault_server
+from load_probe import InFlight, measured
 
 from spec_graph import EndpointConfig, ReasoningConfig, SpeculativeReasoner
 from spec_graph.serve import ServeSettings, create_app
@@ -40,8 +39,6 @@ async def test_concurrent_clients_all_end_with_a_reply_or_an_explicit_error(clie
     plan = FaultPlan.random(
         {"http_500": 0.03, "http_503": 0.02, "drop": 0.02}, seed=11, latency_s=(0.0, 0.05)
     )
-    process = psutil.Process()
-    rss_before = peak = process.memory_info().rss
     with fault_server(plan) as model_server:
         endpoint = EndpointConfig(
             base_url=model_server.base_url, model="fault", timeout_s=20, max_retries=2
@@ -49,24 +46,10 @@ async def test_concurrent_clients_all_end_with_a_reply_or_an_explicit_error(clie
         reasoner = SpeculativeReasoner.from_endpoints(
             endpoint, endpoint, ReasoningConfig(strategy="specreason", max_steps=6)
         )
-        in_flight = most_in_flight = refusals = 0
+        refusals = 0
         jitter = random.Random(3)
-        original = reasoner.astream
-
-        def counting(*args, **kwargs):  # runs inside the app, not requests at the door
-            async def run():
-                nonlocal in_flight, most_in_flight
-                in_flight += 1
-                most_in_flight = max(most_in_flight, in_flight)
-                try:
-                    async for item in original(*args, **kwargs):
-                        yield item
-                finally:
-                    in_flight -= 1
-
-            return run()
-
-        reasoner.astream = counting  # type: ignore[method-assign]
+        runs = InFlight()  # runs inside the app, not requests at the door
+        reasoner.astream = runs.counted(reasoner.astream)  # type: ignore[method-assign]
         app = create_app(reasoner, ServeSettings(max_concurrency=bound))
         with running(app) as url:
             limits = httpx.Limits(max_connections=clients)
@@ -88,17 +71,8 @@ async def test_concurrent_clients_all_end_with_a_reply_or_an_explicit_error(clie
                         await asyncio.sleep(wait * (0.25 + jitter.random()))
                     return i, response.status_code, response.json()
 
-                async def sample_memory() -> None:
-                    nonlocal peak
-                    while True:
-                        peak = max(peak, process.memory_info().rss)
-                        await asyncio.sleep(0.2)
-
-                sampler = asyncio.create_task(sample_memory())
-                started = time.monotonic()
-                outcomes = await asyncio.gather(*(one(i) for i in range(clients)))
-                elapsed = time.monotonic() - started
-                sampler.cancel()
+                load = await measured(asyncio.gather(*(one(i) for i in range(clients))))
+                outcomes = load.result
         faults = dict(model_server.counts)
     assert sorted(i for i, _, _ in outcomes) == list(range(clients)), "lost or answered twice"
     replies = [body for _, status, body in outcomes if status == 200]
@@ -110,11 +84,11 @@ async def test_concurrent_clients_all_end_with_a_reply_or_an_explicit_error(clie
         assert set(body["error"]) >= {"message", "type", "code"}  # OpenAI's error shape
         assert "\n" not in body["error"]["message"]
     assert all(status >= 500 for status, _ in failed), failed
-    assert most_in_flight <= bound
+    assert runs.most <= bound
     print(
-        f"\nserve load: {clients} clients in {elapsed:.1f} s: {len(replies)} replies, "
+        f"\nserve load: {clients} clients in {load.seconds:.1f} s: {len(replies)} replies, "
         f"{len(refused)} refused for good, {len(failed)} model-server errors, lost 0 "
         f"({refusals} 429s on the way, each retried after Retry-After); faults "
-        f"injected {faults}; most runs in flight {most_in_flight} (bound {bound}); peak RSS "
-        f"{peak / 2**20:.0f} MiB (+{(peak - rss_before) / 2**20:.0f} MiB)"
+        f"injected {faults}; most runs in flight {runs.most} (bound {bound}); peak RSS "
+        f"{load.peak_mib:.0f} MiB (+{load.grown_mib:.0f} MiB)"
     )
