@@ -27,6 +27,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -164,8 +165,9 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     args.tokenizer = args.tokenizer or tokenizer_dir(args.vllm_python, "smollm2-135m-instruct")
     most = max(args.clients)
+    scratch = Path(tempfile.mkdtemp(prefix="spec-graph-load-"))  # the questions stay bundled
     prompts = questions_file(
-        args.dataset, max(args.min_prompts, args.prompts_per_client * most), args.out
+        args.dataset, max(args.min_prompts, args.prompts_per_client * most), scratch
     )
     summary = args.out / "summary.json"
     rows = json.loads(summary.read_text()) if summary.exists() else []  # a rerun replaces rows
