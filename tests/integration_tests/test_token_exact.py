@@ -6,9 +6,8 @@ too, after a real judge call per step (the same requests and prefix-cache traffi
 whose judge rejects; confidence gating off, so no step skips the judge). With greedy
 decoding both must give the same tokens, and those tokens must be what the target writes in
 one request: each step continues from the target's own token ids (stop token included), never
-from its text re-tokenized. Both runs see a warm prompt cache (llama.cpp's first, cold
-prefill of a question can round differently from later, cached ones, target-only against
-itself included): like is compared with like.
+from its text re-tokenized. And llama.cpp's prompt cache must not change them: a question's
+first (cold) run gives the same tokens as a later (warm) one.
 """
 
 from __future__ import annotations
@@ -57,7 +56,7 @@ def _config(**update: Any) -> ReasoningConfig:
 
 
 def _one_request(models: EmbeddedModels, question: str, n: int) -> list[int]:
-    """The target's first ``n`` greedy tokens for ``question`` in a single request."""
+    """The target's first ``n`` greedy tokens for ``question`` in a single, uncached request."""
     root = models.target.base_url.removesuffix("/v1")
     with httpx.Client(timeout=600) as client:
         messages = problem_messages(question, _config().system_prompt)
@@ -68,7 +67,13 @@ def _one_request(models: EmbeddedModels, question: str, n: int) -> list[int]:
         ).json()["tokens"]
         reply = client.post(
             f"{root}/completion",
-            json={"prompt": ids, "n_predict": n, "temperature": 0.0, "return_tokens": True},
+            json={
+                "prompt": ids,
+                "n_predict": n,
+                "temperature": 0.0,
+                "return_tokens": True,
+                "cache_prompt": False,  # one request from nothing, as if alone on the server
+            },
         ).json()
     return [int(t) for t in reply["tokens"]]
 
@@ -79,11 +84,14 @@ async def _check_invariant(models: EmbeddedModels, questions: list[str]) -> None
     )
     try:
         for question in questions:
-            # llama.cpp's prompt cache: a question's first run prefills cold, later ones reuse
-            # cached prefixes, and the two can round differently (the same target-only run
-            # gave 56, then 52 tokens at step 2). Compare like with like: warm, both.
-            await reasoner.ainvoke(question, strategy="target-only")
+            # llama.cpp rounds a prompt differently with its last token evaluated alone (the
+            # rest cached) than inside a batch; step requests are sent so that the path is
+            # the same whatever is cached (`spec_graph.backends.openai.tokens`): a question's
+            # first (cold) run, its second (warm) one and the all-rejected run all agree.
+            cold = await reasoner.ainvoke(question, strategy="target-only")
             alone = await reasoner.ainvoke(question, strategy="target-only")
+            assert [s.token_ids for s in alone.steps] == [s.token_ids for s in cold.steps]
+            assert [s.text for s in alone.steps] == [s.text for s in cold.steps], question
             rejected = await reasoner.ainvoke(question, strategy="specreason", gate_logprob=None)
             assert rejected.totals.judge_calls == len(rejected.steps)
             assert {s.source for s in rejected.steps} == {"target"}
@@ -103,14 +111,12 @@ async def _check_invariant(models: EmbeddedModels, questions: list[str]) -> None
         await reasoner.aclose()
 
 
-# Found on 2026-12-02 (tiny profile): the drift was never speculation's. kv_unified=False
-# changed nothing; what differs is llama.cpp's prompt cache: a question's first target-only
-# run and its second gave different tokens at step 2 (56 vs 52), and all-rejected SpecReason
-# matched the second, token for token, on all three questions (also with kv_unified=False).
-# The servers are this test's own: on the session's shared ones, the cached prefixes of earlier
-# tests' requests decide which slot and which cached tokens a step reuses, and so the last bits
-# of its logits (a fresh clone's full suite failed at step 3 that way). Same server state,
-# same requests: the comparison is of the strategies, not of the cache's history.
+# Found on 2026-12-02 (tiny profile): the drift was never speculation's, but llama.cpp's
+# batching. A prompt whose last token is evaluated alone (the rest cached by the draft's or the
+# judge's request) rounds differently from one whose last token is inside the prefill batch,
+# and greedy steps changed (48 of 50 GSM8K chains before the fix, most at step 0). Prompts that
+# end in tokenized text are now prefilled whole; prompts ending in the model's own tokens
+# reuse the cache. The servers are this test's own, so no other test's requests share them.
 async def test_every_step_rejected_is_target_only_token_for_token():
     with EmbeddedModels("tiny") as models:
         await _check_invariant(models, QUESTIONS)

@@ -61,16 +61,28 @@ class TokenPrompts:
 
     async def generate(self, request: GenerateRequest, params: dict[str, Any]) -> Generation:
         """Continue ``request`` from the exact tokens of its steps (no seconds in its usage)."""
-        prompt = await self.prompt_ids(request)
-        path, body = generation_body(self.kind, self.model, prompt, params, request.logprobs)
+        prompt, ends_in_own_tokens = await self._prompt(request)
+        path, body = generation_body(
+            self.kind,
+            self.model,
+            prompt,
+            params,
+            request.logprobs,
+            reuse_cache=ends_in_own_tokens,
+        )
         return read_generation(self.kind, await self._post(path, body), request.logprobs)
 
     async def prompt_ids(self, request: GenerateRequest) -> list[int]:
         """The template's tokens, then each step's own tokens (or its text, tokenized)."""
+        return (await self._prompt(request))[0]
+
+    async def _prompt(self, request: GenerateRequest) -> tuple[list[int], bool]:
+        """The prompt's ids, and whether they end in a step's own tokens (not tokenized text)."""
         ids = list(await self.template_ids(request.messages, request.tools))
-        for run in prompt_runs(request.prefix_steps or [], self.model):
+        runs = prompt_runs(request.prefix_steps or [], self.model)
+        for run in runs:
             ids += run if isinstance(run, list) else await self.tokenize(run, special=False)
-        return ids
+        return ids, bool(runs) and isinstance(runs[-1], list)
 
     async def template_ids(self, messages: Sequence[Any], tools: Any) -> list[int]:
         """The conversation's chat template up to the assistant's turn, as token ids (kept)."""
@@ -148,9 +160,26 @@ def tokenize_body(
 
 
 def generation_body(
-    kind: TokenKind, model: str, prompt: list[int], params: dict[str, Any], logprobs: bool
+    kind: TokenKind,
+    model: str,
+    prompt: list[int],
+    params: dict[str, Any],
+    logprobs: bool,
+    *,
+    reuse_cache: bool = True,
 ) -> tuple[str, dict[str, Any]]:
-    """(path relative to the server root, body) that continues the token-id ``prompt``."""
+    """(path relative to the server root, body) that continues the token-id ``prompt``.
+
+    llama.cpp's logits depend on how a prompt is split into batches: a last token evaluated
+    alone (the rest cached by an earlier request, the draft's or the judge's) rounds
+    differently from one evaluated inside a batch, and a greedy step can change. A prompt
+    that ends in the model's own tokens (a step it wrote) is cached up to its last token by
+    the request that wrote them, so that token is always evaluated alone, as in one long
+    generation: ``reuse_cache``. A prompt that ends in tokenized text (the template alone, at
+    a chain's first step, or a step that ended the model's turn and carries no ids) is
+    prefilled whole, in one batch, whatever the cache holds (``reuse_cache=False``): the same
+    path whichever requests came before.
+    """
     stop = params.get("stop") or []
     body: dict[str, Any] = {
         "prompt": prompt,
@@ -165,7 +194,7 @@ def generation_body(
         if logprobs:
             body["logprobs"] = 1
         return "/v1/completions", body
-    body.update(n_predict=params["max_tokens"], return_tokens=True, cache_prompt=True)
+    body.update(n_predict=params["max_tokens"], return_tokens=True, cache_prompt=reuse_cache)
     if logprobs:
         body["n_probs"] = 1
     return "/completion", body

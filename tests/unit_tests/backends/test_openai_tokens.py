@@ -87,9 +87,44 @@ async def test_llamacpp_prompt_is_template_tokens_then_step_tokens():
     assert path == "/completion"
     assert body["prompt"] == [100, 101, 1, 2, 9]
     assert body["return_tokens"] is True
+    assert body["cache_prompt"] is False  # ends in tokenized text: prefilled whole
     assert generation.token_ids == [5, 6]
     await prompts.generate(request, PARAMS)  # the template's tokens are remembered
     assert [p for p, _ in sent].count("/apply-template") == 1
+
+
+async def test_llamacpp_reuses_its_cache_only_after_its_own_tokens():
+    """A prompt ending in the model's own tokens reuses the cache (its last token is then
+    evaluated alone, as in one generation); one ending in text is prefilled in one batch."""
+    sent: list[dict[str, Any]] = []
+
+    async def post(path: str, body: dict[str, Any]) -> dict[str, Any]:
+        sent.append(body)
+        if path == "/apply-template":
+            return {"prompt": "<user>q<assistant>"}
+        if path == "/tokenize":
+            return {"tokens": [100, 101]}
+        return {"content": "y", "tokens": [5], "stop_type": "word", "stopping_word": "\n\n"}
+
+    prompts = TokenPrompts("llamacpp", "m", post)
+    messages = [{"role": "user", "content": "q"}]
+    own = PrefixStep(text="a\n\n", token_ids=[1, 2], token_model="m")
+    reuse = {}
+    for name, steps in {
+        "template": [],
+        "own": [own],
+        "text after own": [own, PrefixStep(text="b")],
+        "other model's": [PrefixStep(text="a\n\n", token_ids=[1, 2], token_model="x")],
+    }.items():
+        request = GenerateRequest(messages=messages, prefix_steps=steps, max_tokens=8)
+        await prompts.generate(request, PARAMS)
+        reuse[name] = sent[-1]["cache_prompt"]
+    assert reuse == {
+        "template": False,
+        "own": True,
+        "text after own": False,
+        "other model's": False,
+    }
 
 
 async def test_vllm_prompt_uses_its_tokenize_and_completions():
