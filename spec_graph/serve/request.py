@@ -36,8 +36,8 @@ __all__ = [
 MODEL_PREFIX = "spec-graph"
 """Model names are ``spec-graph/<strategy>``; ``spec-graph`` alone is the default strategy."""
 
-IGNORED_FIELDS = frozenset({"user", "metadata", "store", "parallel_tool_calls", "service_tier"})
-"""OpenAI fields accepted and ignored (bookkeeping; the target may write several calls)."""
+IGNORED_FIELDS = frozenset({"user", "metadata", "store", "service_tier"})
+"""OpenAI fields accepted and ignored (bookkeeping)."""
 
 UNSUPPORTED_FIELDS: dict[str, tuple[Any, ...]] = {
     "logprobs": (None, False),
@@ -208,6 +208,7 @@ def resolve(
             max_tokens=_max_tokens(body, max_tokens),
             tools=tools,
             tool_choice=choice,
+            parallel_tool_calls=body.parallel_tool_calls,
             response_format=None
             if format_ is None or format_.type == "text"
             else format_.model_dump(exclude_none=True),

@@ -96,6 +96,8 @@ class ChatCompletionRequest(BaseModel):
     stop: str | list[str] | None = None
     tools: list[ToolSpec] | None = None
     tool_choice: Literal["auto", "none", "required"] | NamedToolChoice | None = None
+    parallel_tool_calls: bool | None = None
+    """False: the reply calls at most one tool (asked of the target, and kept to the first)."""
     response_format: ResponseFormat | None = None
     n: int | None = Field(default=None, ge=1)
     """One choice only; for ``spec-graph/scot`` it is SCoT's number of chains."""

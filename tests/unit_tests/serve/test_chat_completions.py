@@ -223,6 +223,26 @@ def test_streamed_tool_call_pieces(serve):
     assert chunks[-1].choices[0].finish_reason == "tool_calls"
 
 
+def test_parallel_tool_calls_false_keeps_one_call(serve):
+    """As the chat model's ``bind_tools(parallel_tool_calls=False)``: asked of the target's
+    server, and the reply keeps at most the first call even if the model writes two."""
+    calls = [{"name": "add", "args": {"a": 1}}, {"name": "add", "args": {"a": 2}}]
+    draft, target = fake_models(replies=(calls, calls))
+    served = serve(draft, target)
+    tools = [{"type": "function", "function": {"name": "add", "parameters": {}}}]
+    both = client(served).chat.completions.create(model=MODEL, messages=QUESTION, tools=tools)
+    assert len(both.choices[0].message.tool_calls) == 2
+    draft.steps.extend(["Again.", ""])
+    target.scores.append(9)
+    one = client(served).chat.completions.create(
+        model=MODEL, messages=QUESTION, tools=tools, parallel_tool_calls=False
+    )
+    (call,) = one.choices[0].message.tool_calls
+    assert json.loads(call.function.arguments) == {"a": 1}
+    sent = [c for c in target.calls if c.kind == "stream_reply"][-1].extra
+    assert sent["parallel_tool_calls"] is False
+
+
 def test_text_parts_and_developer_messages_are_accepted(serve):
     served = serve()
     messages = [
