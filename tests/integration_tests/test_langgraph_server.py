@@ -35,11 +35,11 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture
-def server(tmp_path):
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
     """``langgraph dev`` on a free port; yields its URL and log, stops it (its whole group)."""
     port = _free_port()
-    log_path = tmp_path / "langgraph-dev.log"
+    log_path = tmp_path_factory.mktemp("langgraph-dev") / "langgraph-dev.log"
     env = {
         **os.environ,
         "SPEC_GRAPH_PROFILE": "tiny",
@@ -127,8 +127,6 @@ async def test_langgraph_dev_serves_the_reasoning_graph_the_agent_and_the_endpoi
         history = await client.threads.get_history(thread["thread_id"])
         assert len(history) >= 4  # two runs, each saved before and after the reasoning node
 
-        # the chat-model agent is served too (a run of it on the tiny pair took minutes on
-        # two shared cores: one model call is a whole reasoning run and a reply)
         (card,) = await client.assistants.search(graph_id="agent")
         assert card["graph_id"] == "agent"
     finally:
@@ -139,4 +137,38 @@ async def test_langgraph_dev_serves_the_reasoning_graph_the_agent_and_the_endpoi
         models = (await http.get("/v1/models")).json()
         assert "spec-graph/specreason" in [m["id"] for m in models["data"]]
     print(f"first run {first:.1f} s, follow-up {follow_up:.1f} s")
+    assert "BlockingError" not in log_path.read_text()
+
+
+async def test_langgraph_dev_runs_the_chat_model_agent(server):
+    """The agent graph end to end: each model call reasons speculatively, then replies or
+    calls the calculator; the run finishes with a reply in the thread's state."""
+    url, log_path = server
+    client = get_client(url=url)
+    try:
+        thread = await client.threads.create()
+        started = time.perf_counter()
+        run = await client.runs.wait(
+            thread["thread_id"],
+            "agent",
+            input={"messages": [{"role": "user", "content": "What is 12 times 7?"}]},
+        )
+        seconds = time.perf_counter() - started
+        assert "__error__" not in run, f"{run}\n{log_path.read_text()[-6000:]}"
+        messages = run["messages"]
+        assert messages[0]["type"] == "human"
+        replies = [m for m in messages if m["type"] == "ai"]
+        assert replies, messages
+        final = replies[-1]
+        assert final["content"], final
+        assert not final.get("tool_calls"), final
+        # every tool call the model made was answered by the calculator in the same run
+        called = [c["id"] for m in replies for c in m.get("tool_calls") or []]
+        answered = [m["tool_call_id"] for m in messages if m["type"] == "tool"]
+        assert answered == called
+        state = await client.threads.get_state(thread["thread_id"])
+        assert [m["id"] for m in state["values"]["messages"]] == [m["id"] for m in messages]
+    finally:
+        await client.aclose()
+    print(f"agent run {seconds:.1f} s, {len(called)} tool call(s), reply {final['content']!r}")
     assert "BlockingError" not in log_path.read_text()
