@@ -151,7 +151,7 @@ class EmbeddedSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     n_ctx: int | None = Field(default=None, ge=512)
-    """Context of each server (shared by its slots); None: 8192, or more for many slots."""
+    """Context of each server, split evenly among its slots; None: 8192 per slot (up to 65536)."""
     slots: int | None = Field(default=None, ge=1, le=64)
     """Parallel slots per server (requests served together); None: what the run needs."""
     target_speculation: int | None = Field(default=None, ge=1, le=64)

@@ -9,7 +9,7 @@ from spec_graph.config import EndpointConfig
 __all__ = ["EMBEDDED_N_CTX", "chat_profile"]
 
 EMBEDDED_N_CTX = 8192
-"""Context of the embedded servers `EmbeddedModels.shared` starts (its default ``n_ctx``)."""
+"""Context one chain has on the embedded servers `EmbeddedModels.shared` starts (a slot's)."""
 
 
 def chat_profile(

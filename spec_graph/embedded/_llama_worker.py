@@ -23,6 +23,10 @@ def main() -> int:
     params.n_ctx = spec["n_ctx"]
     params.n_parallel = spec["n_parallel"]
     params.kv_unified = spec["kv_unified"]
+    # Keep an idle slot's cache where it is, never copied to host memory or cleared when
+    # another slot starts a task (with a shared KV buffer, llama.cpp's default clears it: a
+    # judge call wiped the chain's cache, and the next step was prefilled anew).
+    params.cache_idle_slots = False
     params.cpuparams.n_threads = spec["n_threads"]
     params.cpuparams_batch.n_threads = spec["n_threads"]
     params.hostnames = ["127.0.0.1"]  # never reachable from outside this machine

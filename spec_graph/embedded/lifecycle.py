@@ -25,12 +25,21 @@ from spec_graph.embedded.profiles import get_profile
 from spec_graph.embedded.server import DraftSpeculation, LlamaServer, LlamaServerConfig
 from spec_graph.errors import UserError
 
-__all__ = ["CTX_PER_CHAIN", "ROLES", "EmbeddedModels", "ModelServers", "server_threads"]
+__all__ = [
+    "CTX_PER_CHAIN",
+    "MAX_DEFAULT_CTX",
+    "ROLES",
+    "EmbeddedModels",
+    "ModelServers",
+    "server_threads",
+]
 
 ROLES = ("draft", "target")
 
-CTX_PER_CHAIN = 2048
-"""Context tokens per concurrent chain on an embedded server (prompt + budget + judge)."""
+CTX_PER_CHAIN = 8192
+"""Context tokens of each slot of an embedded server (a chain: prompt, budget, judge prompt)."""
+MAX_DEFAULT_CTX = 65536
+"""The default context of a server with many slots stops here (each slot then gets less)."""
 
 
 class EmbeddedModels:
@@ -42,7 +51,8 @@ class EmbeddedModels:
         cache_dir: where fetched models are cached (default: the user cache dir).
         progress: called with download/verify progress on first use.
         roles: the roles to serve (default both); a role left out has no endpoint here.
-        n_ctx: context size of each server (shared by its slots).
+        n_ctx: context size of each server, split evenly among its slots (each slot has its
+            own cache, so a judge call or another chain never changes a chain's attention).
         n_parallel: requests each server runs at once (slots); more only queue.
         n_threads: CPU threads per server (default: all cores). Two busy servers on the same
             cores thrash (llama.cpp's threads spin); give each half when both run at once.
@@ -60,7 +70,7 @@ class EmbeddedModels:
         target_gguf: Path | None = None,
         cache_dir: Path | None = None,
         progress: ProgressCallback | None = None,
-        n_ctx: int = 8192,
+        n_ctx: int = 2 * CTX_PER_CHAIN,
         n_parallel: int = 2,
         n_threads: int | None = None,
         roles: Sequence[str] = ROLES,
@@ -259,7 +269,7 @@ class ModelServers:
         parallel = max(concurrency, slots or 0)
         self.server_options: dict[str, Any] = {
             "n_parallel": parallel,
-            "n_ctx": n_ctx or max(8192, parallel * CTX_PER_CHAIN),
+            "n_ctx": n_ctx or min(parallel * CTX_PER_CHAIN, MAX_DEFAULT_CTX),
             **({"n_threads": threads} if threads else {}),
             **({"target_speculation": target_speculation} if target_speculation else {}),
         }

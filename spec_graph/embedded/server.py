@@ -56,8 +56,8 @@ class LlamaServerConfig(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     model_path: Path
-    n_ctx: int = Field(default=8192, ge=256)
-    """Context shared by all slots (``kv_unified``): chain + judge prompt must fit."""
+    n_ctx: int = Field(default=16384, ge=256)
+    """Context of the server, split evenly among its slots: chain + judge prompt must fit."""
     n_parallel: int = Field(default=2, ge=1)
     """Concurrent requests (slots); the judge and a step can then keep separate caches."""
     n_threads: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1))
@@ -161,7 +161,10 @@ class LlamaServer:
             "model_path": str(self.config.model_path),
             "n_ctx": self.config.n_ctx,
             "n_parallel": self.config.n_parallel,
-            "kv_unified": True,
+            # One cache per slot, not one shared buffer: in a shared one, attention runs over
+            # every slot's cells (masked), and a judge call or another chain in its own slot
+            # changes the chain's logits in the last bits, and greedy steps change.
+            "kv_unified": False,
             "n_threads": self.config.n_threads,
             "speculative": (
                 None

@@ -16,9 +16,8 @@ import time
 from urllib.parse import urlparse
 
 import httpx
-import openai
 import pytest
-from serve_process import serve_process
+from serve_process import StreamedReply, serve_process, stream_reply
 from vllm_server import VLLMEndpoint, vllm_server
 
 from spec_graph import EndpointConfig, ReasoningConfig, SamplingConfig, SpeculativeReasoner
@@ -45,43 +44,13 @@ def _serve_args(draft: VLLMEndpoint, target: VLLMEndpoint) -> list[str]:
     ]  # fmt: skip
 
 
-def _ask_the_endpoint(draft: VLLMEndpoint, target: VLLMEndpoint) -> dict:
+def _ask_the_endpoint(draft: VLLMEndpoint, target: VLLMEndpoint) -> StreamedReply:
     """Start ``spec-graph serve`` on the two servers, check /ready, stream one reply."""
     with serve_process(*_serve_args(draft, target)) as url:
         ready = httpx.get(url.removesuffix("/v1") + "/ready", timeout=30)
         assert ready.status_code == 200, ready.text
-        return _stream(url)
-
-
-def _stream(base_url: str) -> dict:
-    client = openai.OpenAI(base_url=base_url, api_key="unused", max_retries=0, timeout=300)
-    started = time.perf_counter()
-    seen: dict = {"reasoning": [], "text": [], "first_reasoning_s": None, "first_text_s": None}
-    stream = client.chat.completions.create(
-        model="spec-graph/specreason",
-        messages=[{"role": "user", "content": QUESTION}],
-        stream=True,
-        stream_options={"include_usage": True},
-        max_tokens=32,
-        temperature=0,
-        extra_body=SMALL,
-    )
-    for chunk in stream:
-        if chunk.usage is not None:
-            seen["usage"] = chunk.usage
-        if not chunk.choices:
-            continue
-        delta, now = chunk.choices[0].delta, time.perf_counter() - started
-        if delta.model_extra.get("reasoning_content"):
-            seen["first_reasoning_s"] = seen["first_reasoning_s"] or now
-            seen["reasoning"].append(delta.model_extra["reasoning_content"])
-        if delta.content:
-            seen["first_text_s"] = seen["first_text_s"] or now
-            seen["text"].append(delta.content)
-        if chunk.choices[0].finish_reason:
-            seen["telemetry"] = chunk.model_extra["spec_graph"]
-    seen["total_s"] = time.perf_counter() - started
-    return seen
+        question = [{"role": "user", "content": QUESTION}]
+        return stream_reply(url, question, max_tokens=32, temperature=0, extra_body=SMALL)
 
 
 async def test_both_models_on_vllm_a_graph_run_and_the_endpoint():
@@ -113,14 +82,14 @@ async def test_both_models_on_vllm_a_graph_run_and_the_endpoint():
 
         seen = await asyncio.to_thread(_ask_the_endpoint, draft, target)
         print(
-            f"serve: first reasoning {seen['first_reasoning_s']:.2f} s, first text "
-            f"{seen['first_text_s']:.2f} s, total {seen['total_s']:.2f} s; usage {seen['usage']}"
+            f"serve: first reasoning {seen.first_reasoning_s:.2f} s, first text "
+            f"{seen.first_text_s:.2f} s, total {seen.total_s:.2f} s; usage {seen.usage}"
         )
-        print("reasoning:", "".join(seen["reasoning"])[:400], "| reply:", "".join(seen["text"]))
-        assert seen["reasoning"], "no reasoning was streamed"
-        assert "".join(seen["text"]).strip(), "no reply"
-        assert seen["telemetry"]["draft_model"] == "draft-135m"
-        assert seen["telemetry"]["target_model"] == "target-135m"
-        assert seen["usage"].completion_tokens_details.reasoning_tokens > 0
+        print("reasoning:", "".join(seen.reasoning)[:400], "| reply:", "".join(seen.text))
+        assert seen.reasoning, "no reasoning was streamed"
+        assert "".join(seen.text).strip(), "no reply"
+        assert seen.telemetry["draft_model"] == "draft-135m"
+        assert seen.telemetry["target_model"] == "target-135m"
+        assert seen.usage.completion_tokens_details.reasoning_tokens > 0
     assert not _listening(target.base_url), "the target's vLLM server is still listening"
     assert not _listening(draft.base_url), "the draft's vLLM server is still listening"

@@ -31,10 +31,11 @@ from spec_graph.backends.base import (
     ScoreRequest,
 )
 from spec_graph.backends.openai.calls import CallPolicy
+from spec_graph.backends.openai.placement import ServerSlots, slot_count
 from spec_graph.backends.openai.quirks import QUIRKS, RequestShape, ServerQuirks, quirks_for_owner
 from spec_graph.backends.openai.shapes import SHAPES, generate_params
 from spec_graph.backends.openai.text_tools import forced_call_format
-from spec_graph.backends.openai.tokens import TokenPrompts, slot_count
+from spec_graph.backends.openai.tokens import TokenPrompts
 from spec_graph.backends.openai.wire import (
     Reply,
     generations_of,
@@ -84,7 +85,9 @@ class OpenAICompatibleBackend(BackendBase):
         self._profile: ServerQuirks | None = QUIRKS.find(endpoint.server)
         self._profile_lock = asyncio.Lock()
         self._token_prompts: TokenPrompts | None = None
-        self._judge_slots: int | None = None
+        root = endpoint.base_url.rstrip("/").removesuffix("/v1")
+        self._slots = ServerSlots(root, self._slot_total)
+        """llama.cpp's slots: the judges' (`ServerSlots.judge`) and the chains' placement."""
 
     def __repr__(self) -> str:
         return f"OpenAICompatibleBackend(base_url={self.endpoint.base_url!r}, model={self.model_name!r})"
@@ -174,7 +177,9 @@ class OpenAICompatibleBackend(BackendBase):
         """
         profile = await self.server_profile()
         if profile.token_prompts is not None and self._token_prompts is None:
-            self._token_prompts = TokenPrompts(profile.token_prompts, self.model_name, self._post)
+            self._token_prompts = TokenPrompts(
+                profile.token_prompts, self.model_name, self._post, self._slots.placement
+            )
         return self._token_prompts
 
     async def generate_many(self, request: GenerateRequest, n: int) -> list[Generation]:
@@ -230,7 +235,7 @@ class OpenAICompatibleBackend(BackendBase):
                 )
                 raise BackendError(msg)
             params["extra_body"] = dict(profile.prompt_logprobs_body)
-        slot = await self._judge_slot()
+        slot = await self._slots.judge()
         if slot is not None:
             params["extra_body"] = {**params.get("extra_body", {}), "id_slot": slot}
         started = time.perf_counter()
@@ -363,13 +368,11 @@ class OpenAICompatibleBackend(BackendBase):
             raise BackendError(f"{self.endpoint.base_url} returned no choices")
         return reply
 
-    async def _judge_slot(self) -> int | None:
-        """llama.cpp: its last parallel slot, kept for judge calls (`tokens.judge_slot`)."""
-        if self._judge_slots is None:
-            profile = await self.server_profile()
-            use = profile.token_prompts == "llamacpp" and self.request_shape == "chat"
-            self._judge_slots = await slot_count(self._request) if use else 0
-        return self._judge_slots - 1 if self._judge_slots >= 2 else None
+    async def _slot_total(self) -> int:
+        """llama.cpp's parallel slots (0 elsewhere and for raw completions)."""
+        profile = await self.server_profile()
+        use = profile.token_prompts == "llamacpp" and self.request_shape == "chat"
+        return await slot_count(self._request) if use else 0
 
     async def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         """POST JSON to ``path`` under the server's root (not under ``/v1``)."""

@@ -25,6 +25,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Literal
 
 from spec_graph.backends.base import GenerateRequest, Generation, PrefixStep
+from spec_graph.backends.openai.placement import SlotPlacement
 from spec_graph.errors import BackendError
 from spec_graph.usage import Usage
 
@@ -34,7 +35,6 @@ __all__ = [
     "generation_body",
     "prompt_runs",
     "read_generation",
-    "slot_count",
     "template_body",
     "tokenize_body",
 ]
@@ -42,6 +42,8 @@ __all__ = [
 TokenKind = Literal["llamacpp", "vllm"]
 Post = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
 """``await post(path, body)``: POST ``body`` to ``path`` under the server's root, as JSON."""
+Placement = Callable[[], Awaitable[SlotPlacement | None]]
+"""``await placement()``: the server's `SlotPlacement` (llama.cpp), or None."""
 
 _TEMPLATES_KEPT = 64
 
@@ -53,10 +55,15 @@ class TokenPrompts:
         kind: the server family's token API (`spec_graph.backends.openai.quirks.ServerQuirks`).
         model: the backend's model name; only steps written in its tokens are sent as ids.
         post: sends one request (the backend's, with its errors and timeouts).
+        placement: the server's slot placement (llama.cpp with two slots or more): each step
+            request runs in the chain slot holding most of its prompt, never the judges'.
     """
 
-    def __init__(self, kind: TokenKind, model: str, post: Post) -> None:
+    def __init__(
+        self, kind: TokenKind, model: str, post: Post, placement: Placement | None = None
+    ) -> None:
         self.kind, self.model, self._post = kind, model, post
+        self._placement = placement
         self._templates: dict[str, list[int]] = {}
 
     async def generate(self, request: GenerateRequest, params: dict[str, Any]) -> Generation:
@@ -70,7 +77,19 @@ class TokenPrompts:
             request.logprobs,
             reuse_cache=ends_in_own_tokens,
         )
-        return read_generation(self.kind, await self._post(path, body), request.logprobs)
+        placement = await self._placement() if self._placement is not None else None
+        slot = placement.take(prompt) if placement is not None else None
+        if placement is None or slot is None:
+            return read_generation(self.kind, await self._post(path, body), request.logprobs)
+        cached: list[int] | None = None
+        try:
+            generation = read_generation(
+                self.kind, await self._post(path, {**body, "id_slot": slot}), request.logprobs
+            )
+            cached = prompt + (generation.token_ids or [])
+            return generation
+        finally:
+            placement.give_back(slot, cached)
 
     async def prompt_ids(self, request: GenerateRequest) -> list[int]:
         """The template's tokens, then each step's own tokens (or its text, tokenized)."""
@@ -106,16 +125,6 @@ class TokenPrompts:
         """``text`` as the model's token ids (``special``: a rendered template, not model text)."""
         path, body = tokenize_body(self.kind, self.model, text, special=special)
         return _token_list(await self._post(path, body), path)
-
-
-async def slot_count(request: Callable[..., Awaitable[dict[str, Any]]]) -> int:
-    """llama.cpp's parallel slots (``GET /props``); the backend keeps the last for judges.
-
-    A judge prompt landing in the slot a chain continues in would evict the chain's cached
-    tokens; recomputed in a batch, they differ from decoded ones in the last bits, and greedy
-    steps drift: token-exact continuation also needs the chain's own cache.
-    """
-    return int((await request("GET", "/props")).get("total_slots") or 0)
 
 
 def _token_list(data: dict[str, Any], path: str) -> list[int]:

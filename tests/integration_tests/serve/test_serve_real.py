@@ -6,13 +6,11 @@ reasoning streamed in both fields, usage, telemetry, a clean stop on SIGTERM), n
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import httpx
-import openai
 import pytest
-from serve_process import serve_process
+from serve_process import serve_process, stream_reply
 
 SMALL = {"max_steps": 2, "max_step_tokens": 32, "token_budget": 96}
 QUESTION = [{"role": "user", "content": "What is 7 * 6?"}]
@@ -27,43 +25,17 @@ def server() -> Iterator[str]:
 
 def test_openai_client_streams_reasoning_then_the_reply(server):
     assert httpx.get(server.removesuffix("/v1") + "/ready", timeout=30).status_code == 200
-    client = openai.OpenAI(base_url=server, api_key="unused", max_retries=0, timeout=300)
-    started = time.perf_counter()
-    first_reasoning = first_text = None
-    reasoning, text, usage, telemetry = [], [], None, None
-    stream = client.chat.completions.create(
-        model="spec-graph/specreason",
-        messages=QUESTION,
-        stream=True,
-        stream_options={"include_usage": True},
-        max_tokens=24,
-        temperature=0,
-        extra_body=SMALL,
-    )
-    for chunk in stream:
-        if chunk.usage is not None:
-            usage = chunk.usage
-        if not chunk.choices:
-            continue
-        delta = chunk.choices[0].delta
-        if delta.model_extra.get("reasoning_content"):
-            assert delta.model_extra["reasoning"] == delta.model_extra["reasoning_content"]
-            first_reasoning = first_reasoning or time.perf_counter() - started
-            reasoning.append(delta.model_extra["reasoning_content"])
-        if delta.content:
-            first_text = first_text or time.perf_counter() - started
-            text.append(delta.content)
-        if chunk.choices[0].finish_reason:
-            telemetry = chunk.model_extra["spec_graph"]
-    assert reasoning, "no reasoning was streamed"
-    assert "".join(text).strip(), "no reply"
-    assert first_reasoning <= first_text
+    seen = stream_reply(server, QUESTION, max_tokens=24, temperature=0, extra_body=SMALL)
+    assert seen.reasoning, "no reasoning was streamed"
+    assert "".join(seen.text).strip(), "no reply"
+    assert seen.first_reasoning_s <= seen.first_text_s
+    telemetry, usage = seen.telemetry, seen.usage
     assert telemetry["draft_model"]
     assert telemetry["strategy"] == "specreason"
     assert 1 <= telemetry["steps"] <= 2
     assert usage.completion_tokens_details.reasoning_tokens > 0
     assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens
-    print(f"first reasoning {first_reasoning:.2f} s, first text {first_text:.2f} s")
+    print(f"first reasoning {seen.first_reasoning_s:.2f} s, first text {seen.first_text_s:.2f} s")
 
 
 def test_chat_openai_gets_the_reply_and_usage(server):

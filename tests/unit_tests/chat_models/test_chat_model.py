@@ -520,9 +520,10 @@ def test_profile_is_a_langchain_model_profile(monkeypatch):
     assert "max_input_tokens" not in served.profile  # your servers: spec-graph can't know
     assert set(served.profile) <= set(ModelProfile.__annotations__)
     embedded = SpeculativeReasoningChatModel()  # nothing starts before the first call
-    default_n_ctx = inspect.signature(EmbeddedModels).parameters["n_ctx"].default
-    assert embedded.profile["max_input_tokens"] == default_n_ctx
-    assert embedded.profile["max_output_tokens"] == default_n_ctx
+    defaults = inspect.signature(EmbeddedModels).parameters
+    per_slot = defaults["n_ctx"].default // defaults["n_parallel"].default  # one chain's
+    assert embedded.profile["max_input_tokens"] == per_slot
+    assert embedded.profile["max_output_tokens"] == per_slot
     assert embedded.profile["structured_output"] is True
     mine = SpeculativeReasoningChatModel(profile={"max_input_tokens": 100})
     assert mine.profile == {"max_input_tokens": 100}

@@ -89,12 +89,14 @@ def test_server_threads_split_the_cores_only_for_two_busy_servers(
 
 def test_model_servers_size_the_embedded_servers(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(lifecycle.os, "cpu_count", lambda: 6)
-    assert ModelServers("default").server_options == {"n_parallel": 2, "n_ctx": 8192}
+    assert ModelServers("default").server_options == {"n_parallel": 2, "n_ctx": 16384}
     assert ModelServers("default", concurrency=8).server_options == {
         "n_parallel": 8,
         "n_ctx": 8 * lifecycle.CTX_PER_CHAIN,
         "n_threads": 3,
     }
+    # many slots: the context stops at 65536, each slot gets less
+    assert ModelServers("tiny", concurrency=32).server_options["n_ctx"] == 65536
     # one model in both roles is one server: no split
     assert "n_threads" not in ModelServers("tiny", concurrency=8).server_options
     # a given endpoint leaves one embedded server: no split either
@@ -180,7 +182,7 @@ def test_model_servers_pass_slots_and_threads_to_the_servers(
     monkeypatch.setattr(lifecycle.os, "cpu_count", lambda: 4)
     with ModelServers("default", concurrency=6):
         configs = [s.config for s in fake_servers.started]
-    assert [(c.n_parallel, c.n_ctx, c.n_threads) for c in configs] == [(6, 12288, 2)] * 2
+    assert [(c.n_parallel, c.n_ctx, c.n_threads) for c in configs] == [(6, 6 * 8192, 2)] * 2
 
 
 def test_model_servers_before_entry_raise_a_user_error() -> None:
