@@ -170,5 +170,5 @@ async def test_langgraph_dev_runs_the_chat_model_agent(server):
         assert [m["id"] for m in state["values"]["messages"]] == [m["id"] for m in messages]
     finally:
         await client.aclose()
-    print(f"agent run {seconds:.1f} s, {len(called)} tool call(s), reply {final['content']!r}")
+    print(f"agent run {seconds:.1f} s, {len(called)} tool call(s), reply {final['content'][:80]!r}")
     assert "BlockingError" not in log_path.read_text()

@@ -111,12 +111,12 @@ async def _check_invariant(models: EmbeddedModels, questions: list[str]) -> None
         await reasoner.aclose()
 
 
-# Found on 2026-12-02 (tiny profile): the drift was never speculation's, but llama.cpp's
-# batching. A prompt whose last token is evaluated alone (the rest cached by the draft's or the
-# judge's request) rounds differently from one whose last token is inside the prefill batch,
-# and greedy steps changed (48 of 50 GSM8K chains before the fix, most at step 0). Prompts that
-# end in tokenized text are now prefilled whole; prompts ending in the model's own tokens
-# reuse the cache. The servers are this test's own, so no other test's requests share them.
+# Found on 2026-12-02 (tiny profile): the drift was never speculation's but llama.cpp's
+# arithmetic: a prompt's last token evaluated alone rounds differently from one inside a
+# batch, a judge prompt in the chain's slot evicts its last tokens, and in a shared KV buffer
+# another slot's cells change a chain's attention. 48 of 50 GSM8K chains differed before the
+# fixes (docs/backends.md, "Token-exact continuation"). The servers are this test's own, so no
+# other test's requests share them.
 async def test_every_step_rejected_is_target_only_token_for_token():
     with EmbeddedModels("tiny") as models:
         await _check_invariant(models, QUESTIONS)
